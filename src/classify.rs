@@ -1,0 +1,92 @@
+//! Texts → calibrated scores: the encoder and the heads put together.
+//!
+//! [`Classifier`] is what the front ends (HTTP, archive scorer, evaluator, CLI) hold. It is
+//! synchronous and CPU-bound; the server runs it on its own thread.
+
+use crate::comment::Scores;
+use crate::model::{Encoder, Heads, ModelError, ModelFiles, Tokens, WeightFormat};
+use std::path::PathBuf;
+
+/// How to build a [`Classifier`]; every field has a CLI flag and an env var.
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    /// Where the encoder's files are cached (fetched there on first use).
+    pub model_dir: PathBuf,
+    /// A directory with `heads.json` + `heads.safetensors`; `None` = the committed heads.
+    pub heads_dir: Option<PathBuf>,
+    pub weight_format: WeightFormat,
+    /// Tokens per text (including `<s>`, `</s>` and the `query: ` prefix); the rest is cut.
+    pub max_tokens: usize,
+}
+
+/// The default token limit: p95 of real comments is ~60 tokens, and 256 keeps a long
+/// review's opening (where the point usually is) without letting one text stall a batch.
+pub const DEFAULT_MAX_TOKENS: usize = 256;
+
+/// Scores for one text, with what the encoder saw of it.
+#[derive(Debug, Clone)]
+pub struct Classified {
+    pub scores: Scores,
+    pub tokens: usize,
+    pub truncated: bool,
+}
+
+pub struct Classifier {
+    pub encoder: Encoder,
+    pub heads: Heads,
+}
+
+impl Classifier {
+    pub fn load(config: &ModelConfig) -> Result<Self, ModelError> {
+        let files = ModelFiles::ensure(&config.model_dir)?;
+        let encoder =
+            Encoder::load(&files.weights, &files.tokenizer, config.weight_format, config.max_tokens)?;
+        let heads = match &config.heads_dir {
+            Some(dir) => Heads::load(dir)?,
+            None => Heads::builtin()?,
+        };
+        if heads.card.embedding_dim != encoder.hidden_size() {
+            return Err(ModelError::Config(format!(
+                "the heads expect {}-dimensional vectors, the encoder gives {}",
+                heads.card.embedding_dim,
+                encoder.hidden_size()
+            )));
+        }
+        Ok(Self { encoder, heads })
+    }
+
+    pub fn tokenize(&self, text: &str) -> Result<Tokens, ModelError> {
+        self.encoder.tokenize(text)
+    }
+
+    /// Scores a batch of tokenised texts (one forward pass).
+    pub fn classify_tokens(&self, batch: &[Tokens]) -> Result<Vec<Classified>, ModelError> {
+        let embeddings = self.encoder.embed_tokens(batch)?;
+        let scores = self.heads.scores(&embeddings)?;
+        Ok(scores
+            .into_iter()
+            .zip(batch)
+            .map(|(scores, t)| Classified { scores, tokens: t.ids.len(), truncated: t.truncated })
+            .collect())
+    }
+
+    /// Tokenises and scores texts, batching them by length `batch_size` at a time.
+    pub fn classify(&self, texts: &[&str], batch_size: usize) -> Result<Vec<Classified>, ModelError> {
+        let tokens = texts.iter().map(|t| self.tokenize(t)).collect::<Result<Vec<_>, _>>()?;
+        let mut out: Vec<Option<Classified>> = vec![None; texts.len()];
+        for chunk in length_sorted_batches(&tokens, batch_size) {
+            let batch: Vec<Tokens> = chunk.iter().map(|&i| tokens[i].clone()).collect();
+            for (i, c) in chunk.into_iter().zip(self.classify_tokens(&batch)?) {
+                out[i] = Some(c);
+            }
+        }
+        Ok(out.into_iter().map(|c| c.expect("every text is in one batch")).collect())
+    }
+}
+
+/// Indices of `tokens` grouped into batches of similar length, so padding costs little.
+pub fn length_sorted_batches(tokens: &[Tokens], batch_size: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..tokens.len()).collect();
+    order.sort_by_key(|&i| tokens[i].ids.len());
+    order.chunks(batch_size.max(1)).map(|c| c.to_vec()).collect()
+}

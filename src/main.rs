@@ -1,0 +1,15 @@
+//! The `tact` command: parses the flags once and hands over to [`tact::cli`].
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = tact::cli::Cli::parse();
+    tact::cli::init_tracing(cli.verbose);
+    match tact::cli::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

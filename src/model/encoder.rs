@@ -1,0 +1,299 @@
+//! The multilingual-e5-small encoder (a 12-layer BERT) on candle, CPU only.
+//!
+//! Tokenisation and inference are separate steps so that callers can tokenise off the model's
+//! thread and group texts by length before batching. A batch is padded to its longest text and
+//! carries an attention mask, so padding changes no vector; sentence vectors are the mean of
+//! the final hidden states over real tokens only, L2-normalised, as E5 was trained.
+//!
+//! The weights arrive as Q4_0 blocks. They can run two ways ([`WeightFormat`]): dequantised to
+//! f32 once at load (plain f32 matmuls), or kept as Q4_0 and multiplied by candle's quantised
+//! matmul. The word-embedding table stays Q4_0 in both (250k rows would be 384 MB as f32);
+//! only the rows of the tokens in a batch are dequantised.
+
+use super::q4file::{dequantize_q4, Q4File, Shape, Q4_BLOCK, Q4_BLOCK_BYTES};
+use super::ModelError;
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
+use candle_core::{DType, Device, Module, Tensor};
+use std::path::Path;
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+/// E5 was trained with this prefix on queries; classification inputs are queries.
+pub const QUERY_PREFIX: &str = "query: ";
+
+/// How the linear layers' weights are held and multiplied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightFormat {
+    /// Dequantised to f32 at load; f32 matmuls.
+    F32,
+    /// Kept as Q4_0 blocks; candle's quantised matmul (activations quantised to Q8_0).
+    Q4,
+}
+
+/// One tokenised text, ready for the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tokens {
+    pub ids: Vec<u32>,
+    /// The text had more tokens than the limit; only the first ones are used.
+    pub truncated: bool,
+}
+
+pub struct Encoder {
+    tokenizer: Tokenizer,
+    bert: Bert,
+    max_tokens: usize,
+    format: WeightFormat,
+}
+
+impl Encoder {
+    /// Loads the encoder from the weights file and the tokenizer file.
+    pub fn load(
+        weights: &Path,
+        tokenizer: &Path,
+        format: WeightFormat,
+        max_tokens: usize,
+    ) -> Result<Self, ModelError> {
+        let file = Q4File::read(weights)?;
+        if max_tokens < 3 || max_tokens > file.shape.max_positions {
+            return Err(ModelError::Config(format!(
+                "max tokens must be between 3 and {}, got {max_tokens}",
+                file.shape.max_positions
+            )));
+        }
+        let mut tokenizer = Tokenizer::from_file(tokenizer).map_err(|e| ModelError::Tokenizer {
+            path: tokenizer.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_tokens,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+                direction: TruncationDirection::Right,
+            }))
+            .map_err(|e| ModelError::Config(e.to_string()))?;
+        tokenizer.with_padding(None);
+        let bert = Bert::load(&file, format)?;
+        Ok(Self { tokenizer, bert, max_tokens, format })
+    }
+
+    pub fn hidden_size(&self) -> usize {
+        self.bert.shape.hidden
+    }
+
+    pub fn max_tokens(&self) -> usize {
+        self.max_tokens
+    }
+
+    pub fn format(&self) -> WeightFormat {
+        self.format
+    }
+
+    /// Tokenises one text with the `query: ` prefix, keeping at most `max_tokens` tokens.
+    pub fn tokenize(&self, text: &str) -> Result<Tokens, ModelError> {
+        // A token spans far fewer than 64 bytes, so cutting there keeps every token the limit
+        // lets through while a megabyte-long comment costs no more than a long one.
+        let cut = floor_char_boundary(text, self.max_tokens * 64);
+        let input = format!("{QUERY_PREFIX}{}", &text[..cut]);
+        let enc = self
+            .tokenizer
+            .encode_fast(input, true)
+            .map_err(|e| ModelError::Inference(format!("tokenizer: {e}")))?;
+        let truncated = !enc.get_overflowing().is_empty() || cut < text.len();
+        Ok(Tokens { ids: enc.get_ids().to_vec(), truncated })
+    }
+
+    /// Sentence embeddings (L2-normalised) for a batch of tokenised texts.
+    pub fn embed_tokens(&self, batch: &[Tokens]) -> Result<Vec<Vec<f32>>, ModelError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.bert.embed(batch)?)
+    }
+
+    /// Tokenises and embeds, in one batch.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let tokens = texts.iter().map(|t| self.tokenize(t)).collect::<Result<Vec<_>, _>>()?;
+        self.embed_tokens(&tokens)
+    }
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if max >= s.len() {
+        return s.len();
+    }
+    (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+}
+
+enum Linear {
+    F32 { weight_t: Tensor, bias: Tensor },
+    Q4 { weight: QMatMul, bias: Tensor },
+}
+
+impl Linear {
+    fn load(file: &Q4File, name: &str, rows: usize, cols: usize, format: WeightFormat) -> Result<Self, ModelError> {
+        let blocks = file.q4_blocks(&format!("{name}.w"), rows, cols)?;
+        let bias = Tensor::from_vec(file.f32s(&format!("{name}.b"), rows)?, rows, &Device::Cpu)?;
+        Ok(match format {
+            WeightFormat::F32 => {
+                let mut w = vec![0f32; rows * cols];
+                dequantize_q4(blocks, &mut w);
+                // Stored transposed so the matmul reads the weight contiguously.
+                let weight_t = Tensor::from_vec(w, (rows, cols), &Device::Cpu)?.t()?.contiguous()?;
+                Linear::F32 { weight_t, bias }
+            }
+            WeightFormat::Q4 => {
+                let q = qtensor_from_ggml(GgmlDType::Q4_0, blocks, vec![rows, cols], &Device::Cpu)?;
+                Linear::Q4 { weight: QMatMul::from_qtensor(q)?, bias }
+            }
+        })
+    }
+
+    /// `x`: [tokens, in] → [tokens, out].
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Linear::F32 { weight_t, bias } => x.matmul(weight_t)?.broadcast_add(bias),
+            Linear::Q4 { weight, bias } => weight.forward(x)?.broadcast_add(bias),
+        }
+    }
+}
+
+struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f32,
+}
+
+impl LayerNorm {
+    fn load(file: &Q4File, name: &str, size: usize, eps: f32) -> Result<Self, ModelError> {
+        Ok(Self {
+            weight: Tensor::from_vec(file.f32s(&format!("{name}.w"), size)?, size, &Device::Cpu)?,
+            bias: Tensor::from_vec(file.f32s(&format!("{name}.b"), size)?, size, &Device::Cpu)?,
+            eps,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps)
+    }
+}
+
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attention_out: Linear,
+    attention_norm: LayerNorm,
+    ffn_in: Linear,
+    ffn_out: Linear,
+    output_norm: LayerNorm,
+}
+
+struct Bert {
+    shape: Shape,
+    /// Q4_0 blocks of the [vocab, hidden] word-embedding table.
+    word_blocks: Vec<u8>,
+    /// Position embeddings + token-type 0 embedding, folded: [max_positions, hidden].
+    position_and_type: Vec<f32>,
+    embedding_norm: LayerNorm,
+    layers: Vec<Layer>,
+}
+
+impl Bert {
+    fn load(file: &Q4File, format: WeightFormat) -> Result<Self, ModelError> {
+        let s = file.shape;
+        let (h, ff) = (s.hidden, s.intermediate);
+        let word_blocks = file.q4_blocks("emb.word", s.vocab, h)?.to_vec();
+        let mut position_and_type = file.f32s("emb.pos", s.max_positions * h)?;
+        let token_type = file.f32s("emb.type", s.type_vocab * h)?;
+        for row in position_and_type.chunks_exact_mut(h) {
+            row.iter_mut().zip(&token_type[..h]).for_each(|(p, t)| *p += t);
+        }
+        let eps = s.layer_norm_eps;
+        let layers = (0..s.layers)
+            .map(|l| {
+                let lin = |n: &str, rows, cols| Linear::load(file, &format!("l{l}.{n}"), rows, cols, format);
+                Ok(Layer {
+                    query: lin("q", h, h)?,
+                    key: lin("k", h, h)?,
+                    value: lin("v", h, h)?,
+                    attention_out: lin("ao", h, h)?,
+                    attention_norm: LayerNorm::load(file, &format!("l{l}.aln"), h, eps)?,
+                    ffn_in: lin("fi", ff, h)?,
+                    ffn_out: lin("fo", h, ff)?,
+                    output_norm: LayerNorm::load(file, &format!("l{l}.oln"), h, eps)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        Ok(Self {
+            shape: s,
+            word_blocks,
+            position_and_type,
+            embedding_norm: LayerNorm::load(file, "emb.ln", h, eps)?,
+            layers,
+        })
+    }
+
+    /// Word + position + type embeddings for a padded batch: [batch × len, hidden].
+    fn embeddings(&self, batch: &[Tokens], len: usize) -> Result<Tensor, ModelError> {
+        let h = self.shape.hidden;
+        let row_bytes = h / Q4_BLOCK * Q4_BLOCK_BYTES;
+        let mut x = vec![0f32; batch.len() * len * h];
+        for (b, tokens) in batch.iter().enumerate() {
+            for (p, &id) in tokens.ids.iter().enumerate() {
+                let id = id as usize;
+                if id >= self.shape.vocab {
+                    return Err(ModelError::Inference(format!("token id {id} outside the vocabulary")));
+                }
+                let out = &mut x[(b * len + p) * h..(b * len + p + 1) * h];
+                dequantize_q4(&self.word_blocks[id * row_bytes..(id + 1) * row_bytes], out);
+                let pos = &self.position_and_type[p * h..(p + 1) * h];
+                out.iter_mut().zip(pos).for_each(|(o, e)| *o += e);
+            }
+        }
+        Ok(Tensor::from_vec(x, (batch.len() * len, h), &Device::Cpu)?)
+    }
+
+    fn embed(&self, batch: &[Tokens]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let s = self.shape;
+        let (n, h, heads) = (batch.len(), s.hidden, s.heads);
+        let head_dim = h / heads;
+        let len = batch.iter().map(|t| t.ids.len()).max().unwrap_or(0);
+        if len == 0 || len > s.max_positions {
+            return Err(ModelError::Inference(format!("sequence length {len} is not in 1..={}", s.max_positions)));
+        }
+        let mask: Vec<f32> = batch
+            .iter()
+            .flat_map(|t| (0..len).map(move |p| if p < t.ids.len() { 1.0 } else { 0.0 }))
+            .collect();
+        let mask = Tensor::from_vec(mask, (n, len), &Device::Cpu)?;
+        // Additive attention bias: 0 on real tokens, a large negative on padding.
+        let bias = ((mask.clone() - 1.0)? * 1e9)?.reshape((n, 1, 1, len))?;
+
+        let mut x = self.embedding_norm.forward(&self.embeddings(batch, len)?)?;
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        let split = |t: Tensor| -> candle_core::Result<Tensor> {
+            t.reshape((n, len, heads, head_dim))?.transpose(1, 2)?.contiguous()
+        };
+        for layer in &self.layers {
+            let q = split(layer.query.forward(&x)?)?;
+            let k = split(layer.key.forward(&x)?)?;
+            let v = split(layer.value.forward(&x)?)?;
+            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&bias)?;
+            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+            let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((n * len, h))?;
+            let attended = layer.attention_out.forward(&context)?;
+            x = layer.attention_norm.forward(&(attended + &x)?)?;
+            let mid = layer.ffn_in.forward(&x)?.gelu_erf()?;
+            let out = layer.ffn_out.forward(&mid)?;
+            x = layer.output_norm.forward(&(out + &x)?)?;
+        }
+        let x = x.reshape((n, len, h))?;
+        let summed = x.broadcast_mul(&mask.unsqueeze(2)?)?.sum(1)?;
+        let counts = mask.sum_keepdim(1)?;
+        let mean = summed.broadcast_div(&counts)?;
+        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
+        let unit = mean.broadcast_div(&norm)?;
+        Ok(unit.to_dtype(DType::F32)?.to_vec2()?)
+    }
+}

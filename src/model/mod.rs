@@ -1,0 +1,49 @@
+//! The model layer: obtaining the encoder's files ([`fetch`]), reading the Q4_0 weights
+//! ([`q4file`]), the BERT encoder on candle ([`encoder`]) and the classification heads over
+//! its sentence vectors ([`heads`]). Nothing here knows about HTTP, archives or the playbook.
+
+pub mod encoder;
+pub mod fetch;
+pub mod heads;
+pub mod q4file;
+
+pub use encoder::{Encoder, Tokens, WeightFormat};
+pub use heads::Heads;
+
+use std::path::{Path, PathBuf};
+
+/// Every way loading or running the model can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Fetch(#[from] fetch::FetchError),
+    #[error(transparent)]
+    Format(#[from] q4file::FormatError),
+    #[error("tokenizer {path}: {message}")]
+    Tokenizer { path: PathBuf, message: String },
+    #[error("heads {path}: {message}")]
+    Heads { path: PathBuf, message: String },
+    #[error("model configuration: {0}")]
+    Config(String),
+    #[error("inference: {0}")]
+    Inference(String),
+    #[error("inference: {0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+/// Where the encoder's two files are, once fetched and verified.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    pub weights: PathBuf,
+    pub tokenizer: PathBuf,
+}
+
+impl ModelFiles {
+    /// Finds (fetching on first use) and verifies both files in `dir`.
+    pub fn ensure(dir: &Path) -> Result<Self, ModelError> {
+        Ok(Self {
+            weights: fetch::ensure(&fetch::WEIGHTS, dir)?,
+            tokenizer: fetch::ensure(&fetch::TOKENIZER, dir)?,
+        })
+    }
+}

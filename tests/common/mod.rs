@@ -1,0 +1,52 @@
+//! Shared set-up for the integration tests: the real encoder, fetched on first use into the
+//! same cache as the CLI (or `TACT_MODEL_DIR`), loaded once per test binary.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use tact::classify::{Classifier, ModelConfig, DEFAULT_MAX_TOKENS};
+use tact::model::{fetch, Encoder, ModelFiles, WeightFormat};
+
+pub fn model_dir() -> PathBuf {
+    std::env::var_os("TACT_MODEL_DIR").map(PathBuf::from).unwrap_or_else(fetch::default_model_dir)
+}
+
+pub fn files() -> &'static ModelFiles {
+    static FILES: OnceLock<ModelFiles> = OnceLock::new();
+    FILES.get_or_init(|| ModelFiles::ensure(&model_dir()).expect("model files"))
+}
+
+pub fn encoder(format: WeightFormat) -> &'static Encoder {
+    static F32: OnceLock<Encoder> = OnceLock::new();
+    static Q4: OnceLock<Encoder> = OnceLock::new();
+    let cell = match format {
+        WeightFormat::F32 => &F32,
+        WeightFormat::Q4 => &Q4,
+    };
+    cell.get_or_init(|| {
+        let f = files();
+        Encoder::load(&f.weights, &f.tokenizer, format, 512).expect("encoder")
+    })
+}
+
+pub fn config() -> ModelConfig {
+    ModelConfig {
+        model_dir: model_dir(),
+        heads_dir: None,
+        weight_format: WeightFormat::F32,
+        max_tokens: DEFAULT_MAX_TOKENS,
+    }
+}
+
+pub fn classifier() -> &'static Classifier {
+    static C: OnceLock<Classifier> = OnceLock::new();
+    C.get_or_init(|| Classifier::load(&config()).expect("classifier"))
+}
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb)
+}
