@@ -39,8 +39,12 @@ pub struct Classifier {
 impl Classifier {
     pub fn load(config: &ModelConfig) -> Result<Self, ModelError> {
         let files = ModelFiles::ensure(&config.model_dir)?;
-        let encoder =
-            Encoder::load(&files.weights, &files.tokenizer, config.weight_format, config.max_tokens)?;
+        let encoder = Encoder::load(
+            &files.weights,
+            &files.tokenizer,
+            config.weight_format,
+            config.max_tokens,
+        )?;
         let heads = match &config.heads_dir {
             Some(dir) => Heads::load(dir)?,
             None => Heads::builtin()?,
@@ -66,13 +70,24 @@ impl Classifier {
         Ok(scores
             .into_iter()
             .zip(batch)
-            .map(|(scores, t)| Classified { scores, tokens: t.ids.len(), truncated: t.truncated })
+            .map(|(scores, t)| Classified {
+                scores,
+                tokens: t.ids.len(),
+                truncated: t.truncated,
+            })
             .collect())
     }
 
     /// Tokenises and scores texts, batching them by length `batch_size` at a time.
-    pub fn classify(&self, texts: &[&str], batch_size: usize) -> Result<Vec<Classified>, ModelError> {
-        let tokens = texts.iter().map(|t| self.tokenize(t)).collect::<Result<Vec<_>, _>>()?;
+    pub fn classify(
+        &self,
+        texts: &[&str],
+        batch_size: usize,
+    ) -> Result<Vec<Classified>, ModelError> {
+        let tokens = texts
+            .iter()
+            .map(|t| self.tokenize(t))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut out: Vec<Option<Classified>> = vec![None; texts.len()];
         for chunk in length_sorted_batches(&tokens, batch_size) {
             let batch: Vec<Tokens> = chunk.iter().map(|&i| tokens[i].clone()).collect();
@@ -80,7 +95,10 @@ impl Classifier {
                 out[i] = Some(c);
             }
         }
-        Ok(out.into_iter().map(|c| c.expect("every text is in one batch")).collect())
+        Ok(out
+            .into_iter()
+            .map(|c| c.expect("every text is in one batch"))
+            .collect())
     }
 }
 
@@ -88,5 +106,8 @@ impl Classifier {
 pub fn length_sorted_batches(tokens: &[Tokens], batch_size: usize) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..tokens.len()).collect();
     order.sort_by_key(|&i| tokens[i].ids.len());
-    order.chunks(batch_size.max(1)).map(|c| c.to_vec()).collect()
+    order
+        .chunks(batch_size.max(1))
+        .map(|c| c.to_vec())
+        .collect()
 }

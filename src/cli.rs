@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "tact", version, about = "How should the brand respond to this comment? (ro/bg/ru/en)")]
+#[command(
+    name = "tact",
+    version,
+    about = "How should the brand respond to this comment? (ro/bg/ru/en)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -41,7 +45,10 @@ pub struct ModelArgs {
 impl ModelArgs {
     pub fn config(&self) -> ModelConfig {
         ModelConfig {
-            model_dir: self.model_dir.clone().unwrap_or_else(fetch::default_model_dir),
+            model_dir: self
+                .model_dir
+                .clone()
+                .unwrap_or_else(fetch::default_model_dir),
             heads_dir: self.heads_dir.clone(),
             weight_format: self.weights,
             max_tokens: self.max_tokens,
@@ -51,6 +58,16 @@ impl ModelArgs {
     pub fn load(&self) -> anyhow::Result<Classifier> {
         Classifier::load(&self.config()).context("loading the model")
     }
+
+    pub fn load_encoder_only(&self) -> anyhow::Result<crate::model::Encoder> {
+        let files = crate::model::ModelFiles::ensure(&self.config().model_dir)?;
+        Ok(crate::model::Encoder::load(
+            &files.weights,
+            &files.tokenizer,
+            self.weights,
+            self.max_tokens,
+        )?)
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -59,6 +76,52 @@ pub enum Command {
     Classify {
         /// The text; without it, one text per line is read from stdin.
         text: Option<String>,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Fit the classification heads on labelled JSON Lines (files or directories).
+    Train {
+        /// Labelled data: files, or directories whose *.jsonl are all read.
+        #[arg(required = true)]
+        data: Vec<PathBuf>,
+        /// Where heads.json and heads.safetensors are written.
+        #[arg(long, default_value = "models")]
+        out: PathBuf,
+        /// Sentence-vector cache (default: beside the encoder's files).
+        #[arg(long, env = "TACT_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+        #[arg(long, default_value_t = 3000)]
+        max_per_source: usize,
+        #[arg(long, default_value_t = 30)]
+        epochs: usize,
+        #[arg(long, default_value_t = 256)]
+        hidden: usize,
+        #[arg(long, default_value_t = 1e-3)]
+        learning_rate: f64,
+        #[arg(long, default_value_t = 0.5)]
+        corpus_label_weight: f32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Measure the encoder and the pipeline on a corpus (one text per line).
+    Bench {
+        #[arg(
+            long,
+            env = "TACT_BENCH_CORPUS",
+            default_value = "../shared/bench/corpus.txt"
+        )]
+        corpus: PathBuf,
+        /// Timed passes over the corpus; the median counts.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Texts timed one at a time for the batch-1 figures.
+        #[arg(long, default_value_t = 300)]
+        latency_texts: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         model: ModelArgs,
     },
@@ -72,12 +135,52 @@ pub fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Classify { text, model } => classify(text, &model),
+        Command::Train {
+            data,
+            out,
+            cache_dir,
+            max_per_source,
+            epochs,
+            hidden,
+            learning_rate,
+            corpus_label_weight,
+            seed,
+            model,
+        } => {
+            let cfg = crate::train::TrainConfig {
+                data,
+                out_dir: out,
+                cache_dir: cache_dir.unwrap_or_else(crate::train::default_cache_dir),
+                max_per_source,
+                epochs,
+                hidden,
+                learning_rate,
+                seed,
+                batch_size: 256,
+                corpus_label_weight,
+                command: std::env::args().collect::<Vec<_>>().join(" "),
+            };
+            // Training reads raw sentence vectors; the heads being replaced are not needed.
+            let encoder = model.load_encoder_only()?;
+            crate::train::run(&encoder, &cfg)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            corpus,
+            runs,
+            latency_texts,
+            json,
+            model,
+        } => bench(&corpus, runs, latency_texts, json, &model),
     }
 }
 
@@ -101,11 +204,57 @@ fn classify(text: Option<String>, model: &ModelArgs) -> anyhow::Result<ExitCode>
         let line = serde_json::json!({
             "text": text,
             "lang": crate::lang::detect(text),
-            "scores": &c.scores,
+            "scores": crate::playbook::ScoreTable::from_scores(&c.scores),
             "tokens": c.tokens,
             "truncated": c.truncated,
         });
         println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn bench(
+    corpus: &std::path::Path,
+    runs: usize,
+    latency_texts: usize,
+    json: bool,
+    model: &ModelArgs,
+) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(corpus).with_context(|| format!("reading {}", corpus.display()))?;
+    let texts: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let classifier = model.load()?;
+    let cfg = crate::bench::BenchConfig {
+        batch: model.batch_size,
+        runs,
+        latency_texts,
+    };
+    let report = crate::bench::run(&classifier, &texts, &cfg, |texts| {
+        classifier.classify(texts, model.batch_size)?;
+        Ok(())
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        report.print_table();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, for model cards.
+pub fn utc_date() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Howard Hinnant's civil-from-days.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }

@@ -59,10 +59,11 @@ impl Scores {
 }
 
 fn argmax<L: Copy>(probs: &[f32], labels: &[L]) -> (L, f32) {
-    let (i, p) = probs
-        .iter()
-        .enumerate()
-        .fold((0, f32::MIN), |best, (i, &p)| if p > best.1 { (i, p) } else { best });
+    let (i, p) =
+        probs.iter().enumerate().fold(
+            (0, f32::MIN),
+            |best, (i, &p)| if p > best.1 { (i, p) } else { best },
+        );
     (labels[i], p)
 }
 
@@ -79,7 +80,11 @@ mod tests {
 
     #[test]
     fn top_labels() {
-        let mut s = Scores { intent: [0.0; 9], sentiment: [0.2, 0.3, 0.5], abusive: 0.1 };
+        let mut s = Scores {
+            intent: [0.0; 9],
+            sentiment: [0.2, 0.3, 0.5],
+            abusive: 0.1,
+        };
         s.intent[Intent::Spam.index()] = 0.7;
         s.intent[Intent::Other.index()] = 0.3;
         assert_eq!(s.top_intent(), (Intent::Spam, 0.7));

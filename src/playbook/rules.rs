@@ -1,0 +1,289 @@
+//! The rules and their order of precedence: which rule fires for a comment's scores and facts,
+//! how confident that makes the decision, and the reasons to show for it. What a rule then
+//! does (action, responder, channel, deadline) is the policy's [`Outcome`](super::policy::Outcome).
+//!
+//! Rules are tried in [`RuleId::ALL`] order and the first that fires decides:
+//! abuse before everything (it must come down whatever else the comment is), spam, then
+//! crisis escalation (a legal or safety threat reaches a person even in a thread under RSRA),
+//! RSRA before complaint, then the intent rules, most costly to miss first. When no rule
+//! reaches its threshold, a close call on a risky intent is escalated, and anything else
+//! follows its top intent's rule with a review.
+
+use super::policy::Policy;
+use super::signals::Facts;
+use crate::comment::Scores;
+use crate::labels::{Intent, Sentiment};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A rule's stable id, as reported in decisions. It names the rule as shipped: a policy that
+/// changes the rule's action keeps the id, so logs and evaluations stay comparable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleId {
+    AbuseDelete,
+    AbuseReview,
+    SpamHide,
+    ComplaintEscalate,
+    RsraWait,
+    ComplaintRsr,
+    MisinformationCorrect,
+    TrollIgnore,
+    AnswerBot,
+    AnswerAgent,
+    PraiseThank,
+    OtherAcknowledge,
+    UncertainEscalate,
+}
+
+impl RuleId {
+    /// Every rule, in order of precedence.
+    pub const ALL: &'static [RuleId] = &[
+        RuleId::AbuseDelete,
+        RuleId::AbuseReview,
+        RuleId::SpamHide,
+        RuleId::ComplaintEscalate,
+        RuleId::RsraWait,
+        RuleId::ComplaintRsr,
+        RuleId::MisinformationCorrect,
+        RuleId::TrollIgnore,
+        RuleId::AnswerBot,
+        RuleId::AnswerAgent,
+        RuleId::PraiseThank,
+        RuleId::OtherAcknowledge,
+        RuleId::UncertainEscalate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleId::AbuseDelete => "abuse-delete",
+            RuleId::AbuseReview => "abuse-review",
+            RuleId::SpamHide => "spam-hide",
+            RuleId::ComplaintEscalate => "complaint-escalate",
+            RuleId::RsraWait => "rsra-wait",
+            RuleId::ComplaintRsr => "complaint-rsr",
+            RuleId::MisinformationCorrect => "misinformation-correct",
+            RuleId::TrollIgnore => "troll-ignore",
+            RuleId::AnswerBot => "answer-bot",
+            RuleId::AnswerAgent => "answer-agent",
+            RuleId::PraiseThank => "praise-thank",
+            RuleId::OtherAcknowledge => "other-acknowledge",
+            RuleId::UncertainEscalate => "uncertain-escalate",
+        }
+    }
+
+    /// The intents whose probability mass is the rule's confidence (see [`confidence`]).
+    fn basis(self) -> &'static [Intent] {
+        match self {
+            RuleId::AbuseDelete | RuleId::AbuseReview => &[Intent::Abuse],
+            RuleId::SpamHide => &[Intent::Spam],
+            RuleId::ComplaintEscalate | RuleId::ComplaintRsr => &[Intent::Complaint],
+            RuleId::RsraWait => &[Intent::Complaint, Intent::Troll],
+            RuleId::MisinformationCorrect => &[Intent::Misinformation],
+            RuleId::TrollIgnore => &[Intent::Troll],
+            RuleId::AnswerBot | RuleId::AnswerAgent => &[Intent::Question, Intent::Request],
+            RuleId::PraiseThank => &[Intent::Praise],
+            RuleId::OtherAcknowledge => &[Intent::Other],
+            RuleId::UncertainEscalate => &[],
+        }
+    }
+
+    /// The rule that handles an intent when it is the top one.
+    fn for_intent(intent: Intent) -> RuleId {
+        match intent {
+            Intent::Abuse => RuleId::AbuseReview,
+            Intent::Spam => RuleId::SpamHide,
+            Intent::Complaint => RuleId::ComplaintRsr,
+            Intent::Misinformation => RuleId::MisinformationCorrect,
+            Intent::Troll => RuleId::TrollIgnore,
+            Intent::Question | Intent::Request => RuleId::AnswerAgent,
+            Intent::Praise => RuleId::PraiseThank,
+            Intent::Other => RuleId::OtherAcknowledge,
+        }
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The rule that fired, with its confidence and reasons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Firing {
+    pub rule: RuleId,
+    pub confidence: f32,
+    pub reasons: Vec<String>,
+    /// The rule itself asks for a person's review, whatever its confidence.
+    pub forced_review: bool,
+}
+
+impl Firing {
+    fn new(rule: RuleId, confidence: f32, reasons: Vec<String>) -> Firing {
+        Firing {
+            rule,
+            confidence,
+            reasons,
+            forced_review: false,
+        }
+    }
+}
+
+fn mass(scores: &Scores, intents: &[Intent]) -> f32 {
+    intents.iter().map(|&i| scores.intent_of(i)).sum()
+}
+
+/// A rule's confidence: the probability that the comment is what the rule acts on.
+fn confidence(rule: RuleId, scores: &Scores, policy: &Policy) -> f32 {
+    match rule {
+        RuleId::AbuseDelete | RuleId::AbuseReview => {
+            scores.abusive.max(scores.intent_of(Intent::Abuse))
+        }
+        RuleId::UncertainEscalate => mass(scores, &policy.signals.risky_intents),
+        _ => mass(scores, rule.basis()),
+    }
+}
+
+/// What a rule's confidence is read from, for reasons: "intent question+request".
+fn basis_label(rule: RuleId, scores: &Scores) -> String {
+    let intents = rule.basis();
+    if intents == [Intent::Abuse] && scores.abusive >= scores.intent_of(Intent::Abuse) {
+        return "abusive".to_string();
+    }
+    let names: Vec<&str> = intents.iter().map(|i| i.as_str()).collect();
+    format!("intent {}", names.join("+"))
+}
+
+fn reached(value: f32, threshold: f64) -> bool {
+    f64::from(value) >= threshold
+}
+
+/// "intent complaint 0.91 >= 0.50".
+fn compare(what: &str, value: f32, threshold: f64) -> String {
+    let sign = if reached(value, threshold) { ">=" } else { "<" };
+    format!("{what} {value:.2} {sign} {threshold:.2}")
+}
+
+/// Decides which rule fires. See the module documentation for the order.
+pub fn fire(policy: &Policy, facts: &Facts, scores: &Scores) -> Firing {
+    let t = &policy.thresholds;
+    // The rule's confidence when it reaches `threshold`, with the comparison as a reason.
+    let gate = |rule: RuleId, threshold: f64| {
+        let p = confidence(rule, scores, policy);
+        reached(p, threshold).then(|| (p, compare(&basis_label(rule, scores), p, threshold)))
+    };
+
+    if let Some((p, why)) = gate(RuleId::AbuseDelete, t.abuse_delete) {
+        return Firing::new(RuleId::AbuseDelete, p, vec![why]);
+    }
+    if let Some((p, why)) = gate(RuleId::AbuseReview, t.abuse_review) {
+        let below_delete = compare(&basis_label(RuleId::AbuseReview, scores), p, t.abuse_delete);
+        return Firing {
+            forced_review: true,
+            ..Firing::new(RuleId::AbuseReview, p, vec![why, below_delete])
+        };
+    }
+    if let Some((p, why)) = gate(RuleId::SpamHide, t.spam) {
+        return Firing::new(RuleId::SpamHide, p, vec![why]);
+    }
+    if let Some(word) = &facts.crisis {
+        if let Some((p, why)) = gate(RuleId::ComplaintEscalate, t.crisis_complaint) {
+            let crisis = format!("crisis word {word}");
+            return Firing::new(RuleId::ComplaintEscalate, p, vec![crisis, why]);
+        }
+    }
+    if facts.brand_answers >= policy.signals.min_brand_replies as usize {
+        let negative = scores.sentiment_of(Sentiment::Negative);
+        if let Some((p, why)) = gate(RuleId::RsraWait, t.rsra_attack) {
+            if reached(negative, t.rsra_negative) {
+                let thread = format!(
+                    "thread: the brand already answered {} time(s) and the author writes again",
+                    facts.brand_answers
+                );
+                let angry = compare("sentiment negative", negative, t.rsra_negative);
+                return Firing::new(RuleId::RsraWait, p, vec![thread, why, angry]);
+            }
+        }
+    }
+    let intent_rules = [
+        (RuleId::ComplaintRsr, t.complaint),
+        (RuleId::MisinformationCorrect, t.misinformation),
+        (RuleId::TrollIgnore, t.troll),
+        (RuleId::AnswerAgent, t.answer),
+        (RuleId::PraiseThank, t.praise),
+        (RuleId::OtherAcknowledge, t.other),
+    ];
+    let firing = intent_rules
+        .into_iter()
+        .find_map(|(rule, threshold)| {
+            gate(rule, threshold).map(|(p, why)| Firing::new(rule, p, vec![why]))
+        })
+        .unwrap_or_else(|| uncertain(policy, scores));
+    choose_answer_responder(policy, facts, firing)
+}
+
+/// No rule reached its threshold: escalate a close call on a risky intent, otherwise follow
+/// the top intent's rule and ask for review.
+fn uncertain(policy: &Policy, scores: &Scores) -> Firing {
+    let (top, p_top) = scores.top_intent();
+    let (runner_up, p_second) = Intent::ALL
+        .iter()
+        .filter(|&&i| i != top)
+        .map(|&i| (i, scores.intent_of(i)))
+        .fold(
+            (top, f32::MIN),
+            |best, next| if next.1 > best.1 { next } else { best },
+        );
+    let mut reasons = vec![format!(
+        "no rule reached its threshold; top intent {top} {p_top:.2}, runner-up {runner_up} {p_second:.2}"
+    )];
+    let gap = p_top - p_second;
+    let margin = policy.thresholds.uncertain_margin;
+    let rule = if policy.signals.risky_intents.contains(&top) && f64::from(gap) <= margin {
+        reasons.push(format!(
+            "{top} is a risky call and the gap {gap:.2} <= {margin:.2}"
+        ));
+        RuleId::UncertainEscalate
+    } else {
+        let rule = RuleId::for_intent(top);
+        reasons.push(format!("following the top intent's rule {rule}"));
+        rule
+    };
+    Firing {
+        forced_review: true,
+        ..Firing::new(rule, confidence(rule, scores, policy), reasons)
+    }
+}
+
+/// An answer goes to a bot only for a simple request, when the bot is sure and the author
+/// calm; otherwise to an agent.
+fn choose_answer_responder(policy: &Policy, facts: &Facts, mut firing: Firing) -> Firing {
+    if firing.rule != RuleId::AnswerAgent {
+        return firing;
+    }
+    // A bot must be sure: never below the review threshold either.
+    let bot_threshold = policy.thresholds.answer_bot.max(policy.thresholds.review);
+    let why_not_bot = if firing.forced_review {
+        "no bot: the decision needs review".to_string()
+    } else if let Some(angry) = &facts.very_angry {
+        format!("no bot: the author is very angry ({angry})")
+    } else if let Some(word) = &facts.simple_request {
+        if reached(firing.confidence, bot_threshold) {
+            firing.rule = RuleId::AnswerBot;
+            firing.reasons.push(format!("simple request: word {word}"));
+            firing
+                .reasons
+                .push(compare("confidence", firing.confidence, bot_threshold));
+            return firing;
+        }
+        format!(
+            "no bot: {}",
+            compare("confidence", firing.confidence, bot_threshold)
+        )
+    } else {
+        "no bot: not a simple request".to_string()
+    };
+    firing.reasons.push(why_not_bot);
+    firing
+}

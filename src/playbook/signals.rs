@@ -1,0 +1,381 @@
+//! Facts the rules read besides the model's scores: keyword matches (crisis words, simple
+//! requests, private details), shouting, the author's anger, and how often the brand already
+//! answered in the thread.
+//!
+//! Keywords match whole words, ignoring case and diacritics (`comandă` = `comanda`,
+//! `ş`/`ș` = `s`, `ё` = `е`); a word ending in `*` matches any word it begins
+//! (`livr*` → `livrare`, `livrați`); a keyword of several words matches them in a row.
+
+use super::policy::{PerLang, Policy, Signals, Thresholds};
+use crate::comment::{Comment, Scores, ThreadMessage};
+use crate::labels::{Lang, Sentiment};
+use std::fmt;
+
+/// Lowercases and strips the diacritics that vary in practice: Romanian comments are often
+/// typed without them or with cedillas, Russian ones with `е` for `ё`.
+fn fold(c: char) -> impl Iterator<Item = char> {
+    c.to_lowercase().map(|c| match c {
+        'ă' | 'â' => 'a',
+        'î' => 'i',
+        'ș' | 'ş' => 's',
+        'ț' | 'ţ' => 't',
+        'ё' => 'е',
+        other => other,
+    })
+}
+
+/// The folded words of a text: runs of letters and digits.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().flat_map(fold).collect())
+        .collect()
+}
+
+/// One word of a keyword.
+#[derive(Debug, Clone, PartialEq)]
+struct Pattern {
+    text: String,
+    prefix: bool,
+}
+
+impl Pattern {
+    fn matches(&self, word: &str) -> bool {
+        if self.prefix {
+            word.starts_with(&self.text)
+        } else {
+            word == self.text
+        }
+    }
+}
+
+/// A keyword of the policy, compiled for matching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keyword {
+    source: String,
+    patterns: Vec<Pattern>,
+}
+
+impl Keyword {
+    /// Compiles a keyword as written in the policy; `None` when it has nothing to match.
+    pub fn parse(source: &str) -> Option<Keyword> {
+        let mut patterns = Vec::new();
+        for piece in source.split_whitespace() {
+            let prefix = piece.ends_with('*');
+            let mut parts = words(piece.trim_end_matches('*'))
+                .into_iter()
+                .map(|text| Pattern {
+                    text,
+                    prefix: false,
+                })
+                .collect::<Vec<_>>();
+            if let Some(last) = parts.last_mut() {
+                last.prefix = prefix;
+            }
+            patterns.extend(parts);
+        }
+        (!patterns.is_empty()).then(|| Keyword {
+            source: source.to_string(),
+            patterns,
+        })
+    }
+
+    fn found_in(&self, words: &[String]) -> bool {
+        words.windows(self.patterns.len()).any(|window| {
+            window
+                .iter()
+                .zip(&self.patterns)
+                .all(|(word, pattern)| pattern.matches(word))
+        })
+    }
+}
+
+/// A keyword that occurred in a comment, and the language list it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeywordMatch {
+    pub keyword: String,
+    pub lang: Lang,
+}
+
+impl fmt::Display for KeywordMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\" ({})", self.keyword, self.lang)
+    }
+}
+
+/// One keyword list of the policy, compiled per language.
+#[derive(Debug, Clone)]
+pub struct KeywordList {
+    /// Indexed like [`Lang::ALL`].
+    by_lang: Vec<Vec<Keyword>>,
+}
+
+impl KeywordList {
+    /// Compiles a validated list (keywords without words were rejected by validation).
+    pub fn compile(list: &PerLang) -> Self {
+        KeywordList {
+            by_lang: Lang::ALL
+                .iter()
+                .map(|&lang| {
+                    list.get(lang)
+                        .iter()
+                        .filter_map(|k| Keyword::parse(k))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// The first keyword of the comment's language, or else of English, found in `words`.
+    /// English is searched too because brand and shopping words ("order", "refund") are
+    /// often written in English in every language; the other lists are not, because a word
+    /// of one language can be an everyday word of another (Russian transliterated `sud`,
+    /// "court", is Romanian for "south").
+    pub fn find(&self, lang: Lang, words: &[String]) -> Option<KeywordMatch> {
+        let english = (lang != Lang::En).then_some(Lang::En);
+        std::iter::once(lang).chain(english).find_map(|lang| {
+            self.by_lang[lang.index()]
+                .iter()
+                .find(|k| k.found_in(words))
+                .map(|k| KeywordMatch {
+                    keyword: k.source.clone(),
+                    lang,
+                })
+        })
+    }
+}
+
+/// The three keyword lists of the policy, compiled.
+#[derive(Debug, Clone)]
+pub struct Lexicon {
+    pub crisis: KeywordList,
+    pub simple_request: KeywordList,
+    pub private_details: KeywordList,
+}
+
+impl Lexicon {
+    pub fn compile(policy: &Policy) -> Self {
+        let keywords = &policy.keywords;
+        Lexicon {
+            crisis: KeywordList::compile(&keywords.crisis),
+            simple_request: KeywordList::compile(&keywords.simple_request),
+            private_details: KeywordList::compile(&keywords.private_details),
+        }
+    }
+}
+
+/// Everything the rules know about a comment beyond its intent and sentiment scores.
+/// Each present fact is a short human-readable description, used in the decision's reasons.
+#[derive(Debug)]
+pub struct Facts {
+    /// A threat, legal, regulator, health or safety word.
+    pub crisis: Option<KeywordMatch>,
+    /// A word of a simple request a bot can answer (order status, delivery, hours, booking…).
+    pub simple_request: Option<KeywordMatch>,
+    /// The text carries or asks about order, account or personal details.
+    pub private_details: Option<String>,
+    /// The author is very angry.
+    pub very_angry: Option<String>,
+    /// How many times the brand answered in the thread (see [`brand_answers`]).
+    pub brand_answers: usize,
+}
+
+impl Facts {
+    pub fn gather(
+        policy: &Policy,
+        lexicon: &Lexicon,
+        comment: &Comment,
+        lang: Lang,
+        scores: &Scores,
+    ) -> Facts {
+        let words = words(&comment.text);
+        Facts {
+            crisis: lexicon.crisis.find(lang, &words),
+            simple_request: lexicon.simple_request.find(lang, &words),
+            private_details: private_details(
+                &comment.text,
+                lexicon.private_details.find(lang, &words),
+                &policy.signals,
+            ),
+            very_angry: very_angry(&comment.text, scores, &policy.thresholds, &policy.signals),
+            brand_answers: brand_answers(&comment.thread),
+        }
+    }
+}
+
+/// The brand's answers in a thread: its messages that follow at least one message of the
+/// author. A brand message before any author message is the post being commented on, not an
+/// answer. The thread is taken to be the brand's conversation with this comment's author
+/// (SPEC §4 gives no author per message).
+pub fn brand_answers(thread: &[ThreadMessage]) -> usize {
+    let mut author_spoke = false;
+    let mut answers = 0;
+    for message in thread {
+        if !message.from_brand {
+            author_spoke = true;
+        } else if author_spoke {
+            answers += 1;
+        }
+    }
+    answers
+}
+
+/// Order numbers, phone numbers, e-mail addresses, or a private-details keyword.
+fn private_details(text: &str, keyword: Option<KeywordMatch>, signals: &Signals) -> Option<String> {
+    let longest_digits = text
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    if longest_digits >= signals.details_min_digits as usize {
+        return Some(format!("a number of {longest_digits} digits"));
+    }
+    let has_email = text.split_whitespace().any(|token| {
+        token
+            .split_once('@')
+            .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
+    });
+    if has_email {
+        return Some("an e-mail address".to_string());
+    }
+    keyword.map(|k| format!("the word {k}"))
+}
+
+/// Shouting: a run of exclamation marks, or mostly capital letters in a text long enough to
+/// tell.
+fn shouting(text: &str, signals: &Signals) -> Option<String> {
+    let longest_bang_run = text
+        .split(|c: char| c != '!')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    if longest_bang_run >= signals.shout_min_exclamations as usize {
+        return Some(format!("{longest_bang_run} exclamation marks in a row"));
+    }
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    let capitals = text.chars().filter(|c| c.is_uppercase()).count();
+    let share = capitals as f64 / letters.max(1) as f64;
+    (letters >= signals.shout_min_letters as usize && share >= signals.shout_caps_ratio)
+        .then(|| format!("{:.0}% capital letters", share * 100.0))
+}
+
+/// Very angry: strongly negative, and either somewhat abusive or shouting.
+fn very_angry(
+    text: &str,
+    scores: &Scores,
+    thresholds: &Thresholds,
+    signals: &Signals,
+) -> Option<String> {
+    let negative = scores.sentiment_of(Sentiment::Negative);
+    if f64::from(negative) < thresholds.angry_negative {
+        return None;
+    }
+    let how = if f64::from(scores.abusive) >= thresholds.angry_abusive {
+        format!(
+            "abusive {:.2} >= {:.2}",
+            scores.abusive, thresholds.angry_abusive
+        )
+    } else {
+        shouting(text, signals)?
+    };
+    Some(format!(
+        "sentiment negative {negative:.2} >= {:.2} and {how}",
+        thresholds.angry_negative
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(lang: Lang, keywords: &[&str]) -> KeywordList {
+        let mut per_lang = PerLang::default();
+        *per_lang.get_mut(lang) = keywords.iter().map(|k| k.to_string()).collect();
+        KeywordList::compile(&per_lang)
+    }
+
+    fn found(list: &KeywordList, lang: Lang, text: &str) -> Option<String> {
+        list.find(lang, &words(text)).map(|m| m.keyword)
+    }
+
+    #[test]
+    fn keywords_ignore_case_and_romanian_diacritics() {
+        let ro = list(Lang::Ro, &["comandă", "protecția consumatorului"]);
+        assert_eq!(
+            found(&ro, Lang::Ro, "Unde e COMANDA mea?"),
+            Some("comandă".into())
+        );
+        assert_eq!(
+            found(&ro, Lang::Ro, "merg la Protectia Consumatorului"),
+            Some("protecția consumatorului".into())
+        );
+        // Cedilla forms, as typed on older keyboards.
+        assert_eq!(
+            found(&ro, Lang::Ro, "protecţia consumatorului"),
+            Some("protecția consumatorului".into())
+        );
+    }
+
+    #[test]
+    fn whole_words_unless_star() {
+        let en = list(Lang::En, &["court", "track*"]);
+        assert_eq!(found(&en, Lang::En, "thanks for the courtesy"), None);
+        assert_eq!(
+            found(&en, Lang::En, "see you in court!"),
+            Some("court".into())
+        );
+        assert_eq!(
+            found(&en, Lang::En, "tracking number?"),
+            Some("track*".into())
+        );
+    }
+
+    #[test]
+    fn words_in_a_row_and_yo_folding() {
+        let ru = list(Lang::Ru, &["когда придёт", "i'll sue"]);
+        assert!(found(&ru, Lang::Ru, "Когда придет заказ?").is_some());
+        assert!(found(&ru, Lang::Ru, "придет когда").is_none());
+        assert!(found(&ru, Lang::Ru, "I'll SUE you").is_some());
+    }
+
+    #[test]
+    fn english_list_applies_to_every_language_but_not_the_reverse() {
+        let per_lang = PerLang {
+            en: vec!["refund".into()],
+            ru: vec!["sud".into()],
+            ..PerLang::default()
+        };
+        let lists = KeywordList::compile(&per_lang);
+        let hit = lists.find(Lang::Bg, &words("искам refund")).unwrap();
+        assert_eq!((hit.keyword.as_str(), hit.lang), ("refund", Lang::En));
+        assert!(found(&lists, Lang::Ro, "livrați în sud?").is_none());
+        assert!(found(&lists, Lang::Ru, "podam v sud").is_some());
+    }
+
+    #[test]
+    fn keyword_without_letters_does_not_compile() {
+        assert!(Keyword::parse("!!").is_none());
+        assert!(Keyword::parse(" * ").is_none());
+        assert!(Keyword::parse("ОЗПП").is_some());
+    }
+
+    #[test]
+    fn brand_answers_count_only_replies_to_the_author() {
+        let msg = |text: &str, from_brand| ThreadMessage {
+            text: text.into(),
+            from_brand,
+        };
+        // The brand's own post opens the thread: not an answer.
+        assert_eq!(brand_answers(&[msg("New menu!", true)]), 0);
+        assert_eq!(
+            brand_answers(&[
+                msg("New menu!", true),
+                msg("It's awful", false),
+                msg("Sorry, DM us", true),
+                msg("Still awful", false),
+                msg("We sent you a voucher", true),
+            ]),
+            2
+        );
+    }
+}
