@@ -70,8 +70,74 @@ impl ModelArgs {
     }
 }
 
+/// The policy in force: the compiled-in default, or a file.
+#[derive(Args, Debug, Clone)]
+pub struct PolicyArgs {
+    /// A policy TOML file replacing the default (see `tact policy`).
+    #[arg(long, env = "TACT_POLICY")]
+    pub policy: Option<PathBuf>,
+}
+
+impl PolicyArgs {
+    pub fn load(&self) -> anyhow::Result<crate::playbook::Playbook> {
+        let policy = match &self.policy {
+            Some(path) => crate::playbook::Policy::load(path)?,
+            None => crate::playbook::Policy::default_policy(),
+        };
+        Ok(crate::playbook::Playbook::new(policy))
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Decide what to do with a comment; prints the decision JSON (SPEC §3).
+    Decide {
+        /// The comment; without it, one comment text per line is read from stdin.
+        text: Option<String>,
+        /// The comment's language (ro, bg, ru, en); detected when absent.
+        #[arg(long)]
+        lang: Option<crate::labels::Lang>,
+        /// A JSON file with the earlier messages of the thread (SPEC §4 `thread`), oldest first.
+        #[arg(long)]
+        thread: Option<PathBuf>,
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        author_id: Option<String>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Print the policy in force (validated), as TOML.
+    Policy {
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Measure intent, sentiment, binary labels, actions and calibration on labelled JSON Lines.
+    Eval {
+        /// Labelled files (SPEC §5), or directories whose *.jsonl are all read.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Only the records of this split (`test`: never seen by training or tuning).
+        #[arg(long, value_enum)]
+        split: Option<crate::data::Split>,
+        /// At most this many records per file (a stable sample by id hash), for quick runs.
+        #[arg(long)]
+        max_per_file: Option<usize>,
+        /// Print one JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Reuse and extend the sentence-vector cache (fast re-runs; texts/s then counts cache hits).
+        #[arg(long)]
+        cache: bool,
+        #[arg(long, env = "TACT_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
     /// Print calibrated intent, sentiment and abusive probabilities as JSON (one line per text).
     Classify {
         /// The text; without it, one text per line is read from stdin.
@@ -125,6 +191,17 @@ pub enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// Decide every comment of an archive (JSON Lines or CSV), one answer per line, in order.
+    Score(crate::score::ScoreArgs),
+    /// Serve decisions over HTTP (see docs/serve.md); stops cleanly on SIGTERM or ctrl-c.
+    Serve {
+        #[command(flatten)]
+        serve: crate::serve::ServeArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
 }
 
 pub fn init_tracing(verbose: u8) {
@@ -144,6 +221,17 @@ pub fn init_tracing(verbose: u8) {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Classify { text, model } => classify(text, &model),
+        Command::Decide { text, lang, thread, id, author_id, policy, model } => {
+            decide(text, lang, thread, id, author_id, &policy, &model)
+        }
+        Command::Policy { policy } => {
+            print!("{}", policy.load()?.policy().to_toml_string());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { files, split, max_per_file, json, cache, cache_dir, policy, model } => {
+            let cache_dir = cache.then(|| cache_dir.unwrap_or_else(crate::train::default_cache_dir));
+            eval(&files, split, max_per_file, json, cache_dir, &policy, &model)
+        }
         Command::Train {
             data,
             out,
@@ -174,6 +262,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::train::run(&encoder, &cfg)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Score(args) => crate::score::command(args),
+        Command::Serve {
+            serve,
+            policy,
+            model,
+        } => crate::serve::run(serve, model, policy),
         Command::Bench {
             corpus,
             runs,
@@ -257,4 +351,82 @@ pub fn utc_date() -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn decide(
+    text: Option<String>,
+    lang: Option<crate::labels::Lang>,
+    thread: Option<PathBuf>,
+    id: Option<String>,
+    author_id: Option<String>,
+    policy: &PolicyArgs,
+    model: &ModelArgs,
+) -> anyhow::Result<ExitCode> {
+    let thread: Vec<crate::comment::ThreadMessage> = match thread {
+        Some(path) => {
+            let raw = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&raw).with_context(|| format!("{}: expected a JSON array of {{\"text\", \"from_brand\"}}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let comments: Vec<crate::comment::Comment> = read_inputs(text)?
+        .into_iter()
+        .map(|text| crate::comment::Comment { id: id.clone(), text, lang, author_id: author_id.clone(), thread: thread.clone() })
+        .collect();
+    let pipeline = crate::pipeline::Pipeline::new(model.load()?, policy.load()?);
+    for d in pipeline.decide_all(comments, model.batch_size)? {
+        println!("{}", serde_json::to_string_pretty(&d)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval(
+    inputs: &[PathBuf],
+    split: Option<crate::data::Split>,
+    max_per_file: Option<usize>,
+    json: bool,
+    cache_dir: Option<PathBuf>,
+    policy: &PolicyArgs,
+    model: &ModelArgs,
+) -> anyhow::Result<ExitCode> {
+    let playbook = policy.load()?;
+    let mut records = Vec::new();
+    let mut skipped = 0;
+    for file in crate::train::expand_inputs(inputs)? {
+        let (rs, bad) = crate::data::read_records(&file).with_context(|| format!("reading {}", file.display()))?;
+        for b in &bad {
+            eprintln!("skipped {b}");
+        }
+        skipped += bad.len();
+        let mut kept: Vec<_> = rs.into_iter().filter(|r| split.is_none_or(|s| crate::data::split_of(&r.id) == s)).collect();
+        if let Some(max) = max_per_file {
+            crate::data::stable_sample(&mut kept, max);
+        }
+        records.extend(kept);
+    }
+    if skipped > 0 {
+        eprintln!("{skipped} bad lines skipped");
+    }
+    let classifier = model.load()?;
+    let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+    let start = std::time::Instant::now();
+    let scores = match cache_dir {
+        Some(dir) => {
+            let mut cache = crate::embed_cache::EmbeddingCache::open(&dir, &classifier.encoder)?;
+            cache.fill(&classifier.encoder, &texts, model.batch_size)?;
+            let vectors: Vec<Vec<f32>> = texts.iter().map(|t| cache.get(t).expect("filled").clone()).collect();
+            classifier.heads.scores(&vectors)?
+        }
+        None => classifier.classify(&texts, model.batch_size)?.into_iter().map(|c| c.scores).collect(),
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let scored: Vec<crate::eval::Scored> =
+        records.iter().zip(scores).map(|(record, scores)| crate::eval::Scored { record, scores }).collect();
+    let report = crate::eval::evaluate(&scored, skipped, &playbook, seconds);
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        report.print_tables();
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -157,6 +157,20 @@ mod tests {
     }
 }
 
+/// Keeps at most `max` records: those with the lowest hash of their id, so the sample is the
+/// same on every run and machine. The kept records stay in file order.
+pub fn stable_sample(records: &mut Vec<Record>, max: usize) {
+    if max == 0 {
+        records.clear();
+    } else if records.len() > max {
+        let mut keys: Vec<u64> = records.iter().map(|r| fnv1a(&format!("sample:{}", r.id))).collect();
+        keys.sort_unstable();
+        let cutoff = keys[max - 1];
+        records.retain(|r| fnv1a(&format!("sample:{}", r.id)) <= cutoff);
+        records.truncate(max);
+    }
+}
+
 /// Which intents' probability answers a binary label of SPEC §5 (`abusive` has its own head).
 ///
 /// `request` in the corpora means "asks the brand for something" (banking77 and Bitext mix

@@ -15,4 +15,7 @@ pub mod lang;
 pub mod model;
 pub mod pipeline;
 pub mod playbook;
+pub mod score;
+pub mod serve;
 pub mod train;
+pub mod eval;

@@ -134,6 +134,10 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
+    /// Uniform in [-1, 1).
+    fn uniform(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
     fn shuffle<T>(&mut self, xs: &mut [T]) {
         for i in (1..xs.len()).rev() {
             xs.swap(i, (self.next() % (i as u64 + 1)) as usize);
@@ -160,10 +164,13 @@ fn intent_loss(
     temp: f64,
 ) -> candle_core::Result<Tensor> {
     let xb = rows_tensor(x, t.iter().map(|t| t.row))?;
-    let p = candle_nn::ops::softmax_last_dim(&(nets.intent.logits(&xb)? / temp)?)?;
+    // `softmax`, not the fused `softmax_last_dim`: only the former has a backward pass.
+    let p = candle_nn::ops::softmax(&(nets.intent.logits(&xb)? / temp)?, D::Minus1)?;
     let mask: Vec<f32> = t.iter().flat_map(|t| t.mask).collect();
     let mask = Tensor::from_vec(mask, (t.len(), 9), &Device::Cpu)?;
-    let ps = (p * mask)?.sum(D::Minus1)?.clamp(1e-6f32, 1.0 - 1e-6)?;
+    // Squeezed into [1e-6, 1 − 1e-6] by an affine map, so the logs stay finite and the
+    // gradient never vanishes (a clamp would zero it).
+    let ps = (p * mask)?.sum(D::Minus1)?.affine(1.0 - 2e-6, 1e-6)?;
     let y = Tensor::from_vec(
         t.iter().map(|t| t.y).collect::<Vec<_>>(),
         t.len(),
@@ -207,6 +214,27 @@ fn abusive_loss(
     // Stable BCE with logits: max(z,0) − z·y + ln(1 + e^{−|z|}).
     let loss = ((z.relu()? - (&z * &y)?)? + (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
     weighted_mean(&loss, t.iter().map(|t| t.weight).collect())
+}
+
+/// Every head parameter, initialised from the seeded generator (candle's CPU generator cannot
+/// be seeded): U(−1/√fan_in, 1/√fan_in), as PyTorch's `nn.Linear` does. `HeadNets::new` then
+/// finds them in the map instead of drawing its own.
+fn seeded_varmap(rng: &mut Rng, dim: usize, hidden: usize) -> candle_core::Result<VarMap> {
+    let varmap = VarMap::new();
+    {
+        let mut data = varmap.data().lock().unwrap();
+        for (head, outputs) in [("intent", 9), ("sentiment", 3), ("abusive", 1)] {
+            for (layer, rows, cols) in [("hidden", hidden, dim), ("out", outputs, hidden)] {
+                let bound = 1.0 / (cols as f32).sqrt();
+                let mut init = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform() * bound).collect() };
+                let w = Tensor::from_vec(init(rows * cols), (rows, cols), &Device::Cpu)?;
+                let b = Tensor::from_vec(init(rows), rows, &Device::Cpu)?;
+                data.insert(format!("{head}.{layer}.weight"), candle_core::Var::from_tensor(&w)?);
+                data.insert(format!("{head}.{layer}.bias"), candle_core::Var::from_tensor(&b)?);
+            }
+        }
+    }
+    Ok(varmap)
 }
 
 /// Calibration-split losses of the three heads at the given temperatures.
@@ -253,9 +281,7 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
                 Split::Test => {}
             }
         }
-        // A stable sample per file: the records with the lowest id hashes.
-        train.sort_by_key(|r| crate::data::fnv1a(&format!("sample:{}", r.id)));
-        train.truncate(cfg.max_per_source);
+        crate::data::stable_sample(&mut train, cfg.max_per_source);
         by_split.entry(Split::Train).or_default().extend(train);
     }
     let train = by_split.remove(&Split::Train).unwrap_or_default();
@@ -295,8 +321,8 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
         .enumerate()
         .for_each(|(i, r)| t_calib.add(r, i, cfg.corpus_label_weight));
 
-    Device::Cpu.set_seed(cfg.seed)?;
-    let varmap = VarMap::new();
+    let mut rng = Rng(cfg.seed.max(1));
+    let varmap = seeded_varmap(&mut rng, dim, cfg.hidden)?;
     let nets = HeadNets::new(
         VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
         dim,
@@ -310,7 +336,6 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
             ..Default::default()
         },
     )?;
-    let mut rng = Rng(cfg.seed.max(1));
     let mut order = (
         (0..t_train.intent.len()).collect::<Vec<_>>(),
         (0..t_train.sentiment.len()).collect::<Vec<_>>(),

@@ -31,9 +31,19 @@ fn check_against_reference(format: WeightFormat, min_cosine: f32) {
     let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
     let got = enc.embed(&texts).unwrap();
     for (r, v) in refs.iter().zip(&got) {
-        assert_eq!(enc.tokenize(&r.text).unwrap().ids, r.token_ids, "tokens of {:?}", r.text);
+        assert_eq!(
+            enc.tokenize(&r.text).unwrap().ids,
+            r.token_ids,
+            "tokens of {:?}",
+            r.text
+        );
         let c = cosine(v, &r.embedding);
-        assert!(c >= min_cosine, "{format:?} {} cosine {c} < {min_cosine}: {}", r.lang, r.text);
+        assert!(
+            c >= min_cosine,
+            "{format:?} {} cosine {c} < {min_cosine}: {}",
+            r.lang,
+            r.text
+        );
     }
 }
 
@@ -78,7 +88,12 @@ fn paraphrases_are_closer_than_unrelated_text() {
         for j in 0..4 {
             if i != j {
                 let c = cosine(&v[i], &v[j]);
-                assert!(c > to_unrelated, "{} ~ {}: {c} <= {to_unrelated}", all[i], all[j]);
+                assert!(
+                    c > to_unrelated,
+                    "{} ~ {}: {c} <= {to_unrelated}",
+                    all[i],
+                    all[j]
+                );
             }
         }
     }

@@ -1,0 +1,376 @@
+//! `tact score`: decides every comment of an archive (JSON Lines or CSV), streaming, in
+//! flat memory, and answers each input record with exactly one output record, in order.
+//!
+//! Three threads overlap, joined by bounded channels so nothing piles up: the reader parses
+//! records and tokenises them ([`input`]); the model thread takes a window of them, runs
+//! batches grouped by token length to cut padding and decides each comment with the
+//! playbook, exactly as the service does; the writer puts answers back in input order and
+//! writes them ([`output`]). `--resume` continues an interrupted output ([`resume`]). A summary
+//! goes to stderr at the end ([`summary`]); docs/score.md has the figures.
+
+pub mod answer;
+pub mod input;
+pub mod output;
+pub mod resume;
+pub mod summary;
+
+use crate::classify::length_sorted_batches;
+use crate::cli::{ModelArgs, PolicyArgs};
+use crate::model::Tokens;
+use crate::pipeline::{Pipeline, Prepared};
+use answer::Answer;
+use anyhow::{bail, Context};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use input::{CsvColumns, ErrorCode, InputFormat, LineError, RecordReader};
+use output::{OrderedWriter, OutputFormat};
+use resume::CleanPrefix;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::time::Instant;
+use summary::Summary;
+
+#[derive(Args, Debug, Clone)]
+pub struct ScoreArgs {
+    /// The archive: JSON Lines of comments, or CSV with a header; `-` reads stdin.
+    #[arg(default_value = "-")]
+    pub input: PathBuf,
+    /// Where the answers go; `-` is stdout.
+    #[arg(short, long, default_value = "-")]
+    pub output: PathBuf,
+    /// Input format (default: from the extension, `.csv` or else JSON Lines).
+    #[arg(long, value_enum, env = "TACT_SCORE_FORMAT")]
+    pub format: Option<InputFormat>,
+    /// Output format (default: from the extension, `.csv` or else JSON Lines).
+    #[arg(long, value_enum, env = "TACT_SCORE_OUTPUT_FORMAT")]
+    pub output_format: Option<OutputFormat>,
+    /// CSV column holding the comment's text.
+    #[arg(long, default_value = "text", env = "TACT_TEXT_COLUMN")]
+    pub text_column: String,
+    /// CSV column holding the comment's id (default: `id`, when the header has it).
+    #[arg(long, env = "TACT_ID_COLUMN")]
+    pub id_column: Option<String>,
+    /// CSV column holding the author's id (default: `author_id`, when the header has it).
+    #[arg(long, env = "TACT_AUTHOR_COLUMN")]
+    pub author_column: Option<String>,
+    /// Continue an interrupted output: keep its whole answers, cut a torn last one, and
+    /// answer the input records after them.
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace an existing output (without this or --resume, an existing output is refused).
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
+    /// Exit with status 1 when any record could not be decided (every record is still answered).
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Comments the model thread sorts by length at a time. Larger cuts padding (at 2048 the
+    /// batches are nearly those of sorting the whole bench corpus) and costs a few MB; answers
+    /// reach the output a window at a time.
+    #[arg(long, default_value_t = 2048, env = "TACT_SCORE_WINDOW")]
+    pub window: usize,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// A record read and tokenised, or why it could not be.
+struct Ready {
+    line: u64,
+    source_line: Option<u64>,
+    offset: u64,
+    prepared: Result<Prepared, LineError>,
+}
+
+impl Ready {
+    fn answer(&self, outcome: Result<Box<crate::pipeline::Decided>, LineError>) -> Answer {
+        Answer {
+            line: self.line,
+            source_line: self.source_line,
+            offset: self.offset,
+            outcome,
+        }
+    }
+}
+
+/// Runs `tact score`: 0 when every record was answered; 1 with `--strict` and a bad record;
+/// an `Err` (status 2) when the input cannot be read or the output cannot be written.
+pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.window > 0, "--window must be at least 1");
+    let stdin = args.input.as_os_str() == "-";
+    let stdout = args.output.as_os_str() == "-";
+    let input_format = args
+        .format
+        .unwrap_or_else(|| InputFormat::from_path(&args.input));
+    let output_format = args
+        .output_format
+        .unwrap_or_else(|| OutputFormat::from_path(&args.output));
+
+    // Everything that can refuse the run does so before the model is loaded.
+    let prefix = if stdout {
+        anyhow::ensure!(!args.resume, "--resume needs an output file, not stdout");
+        None
+    } else {
+        existing_output(&args.output, output_format, args.resume, args.overwrite)?
+    };
+    let (input, input_bytes): (Box<dyn BufRead + Send>, Option<u64>) = if stdin {
+        let reader = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
+        (Box::new(reader), None)
+    } else {
+        let file =
+            File::open(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        (
+            Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
+            size,
+        )
+    };
+    let columns = CsvColumns {
+        text: args.text_column.clone(),
+        id: args.id_column.clone(),
+        author: args.author_column.clone(),
+    };
+    let mut reader = input::open(input, input_format, &columns)
+        .with_context(|| format!("reading {}", args.input.display()))?;
+    let answered = prefix.map_or(0, |p| p.answered);
+    let skipped = reader.skip(answered)?;
+    if skipped < answered {
+        bail!(
+            "the output answers {answered} records but the input has only {skipped}; \
+             it is not this input's output"
+        );
+    }
+
+    let playbook = args.policy.load()?;
+    let load_start = Instant::now();
+    let pipeline = Pipeline::new(args.model.load()?, playbook);
+    let load_secs = load_start.elapsed().as_secs_f64();
+
+    let out: Box<dyn Write + Send> = if stdout {
+        Box::new(std::io::stdout())
+    } else {
+        Box::new(open_output(&args.output, prefix)?)
+    };
+    let write_header = prefix.is_none_or(|p| !p.has_header);
+    let progress = std::io::stderr()
+        .is_terminal()
+        .then(|| progress_bar(input_bytes, reader.offset()));
+    let writer = OrderedWriter::new(out, output_format, write_header, answered + 1, progress)?;
+
+    let run_start = Instant::now();
+    let (tally, read_result) = run_threads(
+        &pipeline,
+        reader,
+        writer,
+        args.window,
+        args.model.batch_size.max(1),
+    )?;
+    let summary = Summary {
+        tally,
+        resumed_after: answered,
+        load_secs,
+        run_secs: run_start.elapsed().as_secs_f64(),
+    };
+    eprintln!("{summary}");
+    read_result.with_context(|| {
+        format!(
+            "reading {} after line {}",
+            args.input.display(),
+            answered + summary.tally.lines
+        )
+    })?;
+    if args.strict && summary.tally.errors() > 0 {
+        eprintln!(
+            "--strict: {} records could not be decided",
+            summary.tally.errors()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What an existing output holds, if any. An output that exists and is not empty is resumed
+/// (`--resume`), replaced (`--overwrite`) or refused: hours of answers are not overwritten
+/// by a slip.
+fn existing_output(
+    path: &Path,
+    format: OutputFormat,
+    resume: bool,
+    overwrite: bool,
+) -> anyhow::Result<Option<CleanPrefix>> {
+    let exists_with_content = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+    if !exists_with_content || overwrite {
+        return Ok(None);
+    }
+    if !resume {
+        bail!(
+            "{} exists; pass --resume to continue it or --overwrite to replace it",
+            path.display()
+        );
+    }
+    resume::clean_prefix(path, format).map(Some)
+}
+
+/// Opens the output: cut to its clean prefix when resuming, created afresh otherwise.
+fn open_output(path: &Path, prefix: Option<CleanPrefix>) -> anyhow::Result<File> {
+    let context = || format!("writing {}", path.display());
+    match prefix {
+        Some(prefix) => {
+            let file = OpenOptions::new()
+                .append(true)
+                .open(path)
+                .with_context(context)?;
+            file.set_len(prefix.bytes).with_context(context)?;
+            Ok(file)
+        }
+        None => File::create(path).with_context(context),
+    }
+}
+
+fn progress_bar(total_bytes: Option<u64>, done_bytes: u64) -> ProgressBar {
+    let bar = match total_bytes {
+        Some(total) => ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("{bar:30} {percent:>3}% {msg}, ETA {eta}")
+                .expect("a valid template"),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {msg}, {elapsed}").expect("a valid template"),
+        ),
+    };
+    bar.set_message("loading the first window");
+    bar.set_position(done_bytes);
+    // Lines skipped by --resume took no time; the rate counts from here.
+    bar.reset_eta();
+    bar
+}
+
+/// Reader, model and writer threads. Returns the writer's tally and the reader's result (an
+/// input that breaks off mid-way still gets every record before the break answered).
+fn run_threads(
+    pipeline: &Pipeline,
+    reader: Box<dyn RecordReader>,
+    mut writer: OrderedWriter,
+    window: usize,
+    batch_size: usize,
+) -> anyhow::Result<(summary::Tally, anyhow::Result<()>)> {
+    let (ready_tx, ready_rx) = sync_channel::<Ready>(window);
+    let (answers_tx, answers_rx) = sync_channel::<Vec<Answer>>(4);
+    std::thread::scope(|s| -> anyhow::Result<_> {
+        let read = std::thread::Builder::new()
+            .name("score-reader".into())
+            .spawn_scoped(s, move || read_and_prepare(reader, pipeline, ready_tx))?;
+        std::thread::Builder::new()
+            .name("score-model".into())
+            .spawn_scoped(s, move || {
+                decide_in_batches(pipeline, ready_rx, answers_tx, window, batch_size)
+            })?;
+        // Returning early drops the receiver, which stops the model thread and then the reader.
+        let written = (move || {
+            for answers in answers_rx {
+                writer.accept(answers)?;
+            }
+            writer.finish()
+        })();
+        let read = read.join().expect("the reader thread does not panic");
+        written.map(|tally| (tally, read))
+    })
+}
+
+fn read_and_prepare(
+    mut reader: Box<dyn RecordReader>,
+    pipeline: &Pipeline,
+    ready: SyncSender<Ready>,
+) -> anyhow::Result<()> {
+    while let Some(record) = reader.next_record()? {
+        let prepared = record.comment.and_then(|comment| {
+            let id = comment.id.clone();
+            pipeline
+                .prepare(comment)
+                .map_err(|e| LineError::new(ErrorCode::ModelError, e.to_string()).with_id(id))
+        });
+        let item = Ready {
+            line: record.line,
+            source_line: record.source_line,
+            offset: record.offset,
+            prepared,
+        };
+        if ready.send(item).is_err() {
+            // The writer stopped; its error is the one reported.
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Takes up to `window` comments at a time, answers the bad records at once, and runs the
+/// comments in batches of similar length. A window also ends after 16 × `window` records:
+/// where good records are sparse, the bad ones waiting for their turn stay bounded (a few
+/// MB of error answers) while batches stay large enough to run efficiently.
+/// A window holds at most this many records per comment it can take (see below).
+const WINDOW_RECORDS_PER_SLOT: usize = 16;
+
+fn decide_in_batches(
+    pipeline: &Pipeline,
+    ready: Receiver<Ready>,
+    answers: SyncSender<Vec<Answer>>,
+    window: usize,
+    batch_size: usize,
+) {
+    let mut input_done = false;
+    while !input_done {
+        let mut comments: Vec<Ready> = Vec::with_capacity(window);
+        let mut failed: Vec<Answer> = Vec::new();
+        while comments.len() < window
+            && comments.len() + failed.len() < WINDOW_RECORDS_PER_SLOT * window
+        {
+            match ready.recv() {
+                Ok(item) => match &item.prepared {
+                    Ok(_) => comments.push(item),
+                    Err(e) => failed.push(item.answer(Err(e.clone()))),
+                },
+                Err(_) => {
+                    input_done = true;
+                    break;
+                }
+            }
+        }
+        if !failed.is_empty() && answers.send(failed).is_err() {
+            return;
+        }
+        let prepared: Vec<&Prepared> = comments
+            .iter()
+            .map(|c| {
+                c.prepared
+                    .as_ref()
+                    .expect("only comments that were prepared")
+            })
+            .collect();
+        let tokens: Vec<Tokens> = prepared.iter().map(|p| p.tokens.clone()).collect();
+        for batch in length_sorted_batches(&tokens, batch_size) {
+            let inputs: Vec<&Prepared> = batch.iter().map(|&i| prepared[i]).collect();
+            let decided: Vec<Answer> = match pipeline.infer(&inputs) {
+                Ok(classified) => batch
+                    .iter()
+                    .zip(&classified)
+                    .map(|(&i, c)| {
+                        comments[i].answer(Ok(Box::new(pipeline.decide(prepared[i], c))))
+                    })
+                    .collect(),
+                Err(e) => batch
+                    .iter()
+                    .map(|&i| {
+                        let error = LineError::new(ErrorCode::ModelError, e.to_string())
+                            .with_id(prepared[i].comment.id.clone());
+                        comments[i].answer(Err(error))
+                    })
+                    .collect(),
+            };
+            if answers.send(decided).is_err() {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Every way a request can fail, as one type whose response is always
+//! `{"error": {"code": "...", "message": "..."}}` with the matching status. The codes are
+//! stable (clients branch on them); messages name the field at fault and may change.
+
+use super::api::{ErrorBody, ErrorDetail};
+use super::core::CoreError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    InvalidUtf8(String),
+    #[error("{0}")]
+    InvalidJson(String),
+    /// A field is missing, empty or of the wrong type; the message starts with its path.
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("comments: {given} comments, at most {max} per request")]
+    TooManyComments { given: usize, max: usize },
+    #[error("body: larger than the limit of {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("missing or wrong API key: send `Authorization: Bearer <key>`")]
+    Unauthorized,
+    #[error("no route {0}")]
+    NotFound(String),
+    #[error("{method} is not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String },
+    #[error("the queue is full ({depth} comments waiting); retry after {retry_after_secs} s")]
+    QueueFull { depth: usize, retry_after_secs: u64 },
+    #[error("the model is not ready: {0}")]
+    NotReady(String),
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("the request took longer than {} ms", .0.as_millis())]
+    Timeout(Duration),
+    #[error("inference failed: {0}")]
+    Inference(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// Every code, for the OpenAPI schema and the docs.
+    pub const CODES: &'static [&'static str] = &[
+        "invalid_utf8",
+        "invalid_json",
+        "invalid_input",
+        "too_many_comments",
+        "body_too_large",
+        "unauthorized",
+        "not_found",
+        "method_not_allowed",
+        "queue_full",
+        "not_ready",
+        "shutting_down",
+        "timeout",
+        "inference_failed",
+        "internal",
+    ];
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::InvalidUtf8(_) => "invalid_utf8",
+            AppError::InvalidJson(_) => "invalid_json",
+            AppError::InvalidInput(_) => "invalid_input",
+            AppError::TooManyComments { .. } => "too_many_comments",
+            AppError::BodyTooLarge { .. } => "body_too_large",
+            AppError::Unauthorized => "unauthorized",
+            AppError::NotFound(_) => "not_found",
+            AppError::MethodNotAllowed { .. } => "method_not_allowed",
+            AppError::QueueFull { .. } => "queue_full",
+            AppError::NotReady(_) => "not_ready",
+            AppError::ShuttingDown => "shutting_down",
+            AppError::Timeout(_) => "timeout",
+            AppError::Inference(_) => "inference_failed",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::InvalidUtf8(_) | AppError::InvalidJson(_) => StatusCode::BAD_REQUEST,
+            AppError::InvalidInput(_) | AppError::TooManyComments { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::NotReady(_) | AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            AppError::Inference(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<CoreError> for AppError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::QueueFull {
+                depth,
+                retry_after_secs,
+            } => AppError::QueueFull {
+                depth,
+                retry_after_secs,
+            },
+            CoreError::Closed => AppError::ShuttingDown,
+            CoreError::Inference(why) => AppError::Inference(why),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message: self.to_string(),
+            },
+        };
+        let mut response = (self.status(), Json(body)).into_response();
+        let headers = response.headers_mut();
+        match self {
+            AppError::QueueFull {
+                retry_after_secs, ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            AppError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            AppError::ShuttingDown => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let errors = [
+            AppError::InvalidUtf8(String::new()),
+            AppError::InvalidJson(String::new()),
+            AppError::InvalidInput(String::new()),
+            AppError::TooManyComments { given: 2, max: 1 },
+            AppError::BodyTooLarge { limit: 1 },
+            AppError::Unauthorized,
+            AppError::NotFound(String::new()),
+            AppError::MethodNotAllowed {
+                method: String::new(),
+                path: String::new(),
+            },
+            AppError::QueueFull {
+                depth: 1,
+                retry_after_secs: 1,
+            },
+            AppError::NotReady(String::new()),
+            AppError::ShuttingDown,
+            AppError::Timeout(Duration::from_secs(1)),
+            AppError::Inference(String::new()),
+            AppError::Internal(String::new()),
+        ];
+        let codes: Vec<&str> = errors.iter().map(AppError::code).collect();
+        assert_eq!(codes, AppError::CODES);
+    }
+}

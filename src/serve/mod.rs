@@ -1,0 +1,293 @@
+//! `tact serve`: the HTTP service moderation tools call. Laid out like
+//! text-embeddings-inference: the HTTP layer ([`router`]: routes, the request extractor,
+//! errors, auth, metrics, OpenAPI and the docs page) is kept apart from the core ([`core`]:
+//! the bounded queue and the batcher) and from the model, which lives on its own OS thread
+//! ([`model_thread`]) and never runs on the async runtime. `docs/serve.md` is the user's guide.
+
+mod api;
+mod core;
+mod docs_page;
+mod error;
+mod input;
+mod metrics;
+mod model_thread;
+mod openapi;
+mod queue;
+mod router;
+mod schemas;
+
+pub use api::{Classification, ClassifyResponse, CommentsRequest, DecideResponse, ErrorBody, Info};
+pub use core::ModelStatus;
+pub use error::AppError;
+pub use router::app;
+
+use crate::cli::{ModelArgs, PolicyArgs};
+use crate::pipeline::Pipeline;
+use anyhow::Context;
+use clap::Args;
+use metrics::Metrics;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAX_COMMENTS: usize = 64;
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub const DEFAULT_MAX_QUEUE: usize = 128;
+pub const DEFAULT_MAX_QUEUE_WAIT_MS: u64 = 2_000;
+pub const DEFAULT_MAX_BATCH_TOKENS: usize = 4096;
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
+
+/// The flags of `tact serve` (besides the model and policy flags it shares with the CLI).
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "TACT_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Require `Authorization: Bearer KEY` on /v1/* and /metrics.
+    #[arg(long, env = "TACT_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Comments per request, at most.
+    #[arg(long, env = "TACT_MAX_COMMENTS", default_value_t = DEFAULT_MAX_COMMENTS)]
+    pub max_comments: usize,
+    /// Request body size, at most (bytes).
+    #[arg(long, env = "TACT_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Comments waiting for the model, at most; beyond it requests get 429.
+    #[arg(long, env = "TACT_MAX_QUEUE", default_value_t = DEFAULT_MAX_QUEUE)]
+    pub max_queue: usize,
+    /// Expected queueing time, at most: a request that would wait longer (judging by the
+    /// model's recent speed) gets 429, so admitted requests keep their latency.
+    #[arg(long, env = "TACT_MAX_QUEUE_WAIT_MS", default_value_t = DEFAULT_MAX_QUEUE_WAIT_MS)]
+    pub max_queue_wait_ms: u64,
+    /// Padded tokens per forward pass (comments × longest comment), at most.
+    #[arg(long, env = "TACT_MAX_BATCH_TOKENS", default_value_t = DEFAULT_MAX_BATCH_TOKENS)]
+    pub max_batch_tokens: usize,
+    /// Time a request may take, queueing included, before it gets 504.
+    #[arg(long, env = "TACT_REQUEST_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_TIMEOUT_MS)]
+    pub request_timeout_ms: u64,
+    /// Write comment texts to the log (debug level); off by default, texts are personal data.
+    #[arg(long, env = "TACT_LOG_TEXT")]
+    pub log_text: bool,
+}
+
+/// The service's limits and switches, as the handlers and the batcher see them.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub max_comments: usize,
+    pub max_body_bytes: usize,
+    pub max_queue: usize,
+    pub max_queue_wait: Duration,
+    /// Comments per forward pass (`--batch-size`).
+    pub max_batch_size: usize,
+    pub max_batch_tokens: usize,
+    /// Tokens per comment (`--max-tokens`); longer comments are decided on their beginning.
+    pub max_tokens: usize,
+    pub request_timeout: Duration,
+    pub api_key: Option<String>,
+    pub log_text: bool,
+    /// The policy file in force, or `default`, for /v1/info.
+    pub policy_source: String,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            max_comments: DEFAULT_MAX_COMMENTS,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_queue: DEFAULT_MAX_QUEUE,
+            max_queue_wait: Duration::from_millis(DEFAULT_MAX_QUEUE_WAIT_MS),
+            max_batch_size: 32,
+            max_batch_tokens: DEFAULT_MAX_BATCH_TOKENS,
+            max_tokens: crate::classify::DEFAULT_MAX_TOKENS,
+            request_timeout: Duration::from_millis(DEFAULT_REQUEST_TIMEOUT_MS),
+            api_key: None,
+            log_text: false,
+            policy_source: "default".to_string(),
+        }
+    }
+}
+
+impl ServeConfig {
+    pub fn new(args: &ServeArgs, model: &ModelArgs, policy: &PolicyArgs) -> Self {
+        ServeConfig {
+            max_comments: args.max_comments,
+            max_body_bytes: args.max_body_bytes,
+            max_queue: args.max_queue,
+            max_queue_wait: Duration::from_millis(args.max_queue_wait_ms),
+            max_batch_size: model.batch_size,
+            max_batch_tokens: args.max_batch_tokens,
+            max_tokens: model.max_tokens,
+            request_timeout: Duration::from_millis(args.request_timeout_ms),
+            api_key: args.api_key.clone().filter(|k| !k.is_empty()),
+            log_text: args.log_text,
+            policy_source: policy
+                .policy
+                .as_ref()
+                .map_or_else(|| "default".to_string(), |p| p.display().to_string()),
+        }
+    }
+
+    /// Rejects limits under which some valid request could never be served.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("max comments", self.max_comments),
+            ("max body bytes", self.max_body_bytes),
+            ("batch size", self.max_batch_size),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        if self.max_queue < self.max_comments {
+            return Err(format!(
+                "max queue ({}) must hold a full request of max comments ({})",
+                self.max_queue, self.max_comments
+            ));
+        }
+        if self.max_batch_tokens < self.max_tokens {
+            return Err(format!(
+                "max batch tokens ({}) must fit one comment of max tokens ({})",
+                self.max_batch_tokens, self.max_tokens
+            ));
+        }
+        if self.request_timeout.is_zero() || self.max_queue_wait.is_zero() {
+            return Err("the request timeout and the queue wait must be positive".to_string());
+        }
+        Ok(())
+    }
+}
+
+/// Everything the handlers share: the core (queue, model thread), the limits, the metrics.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+struct Shared {
+    core: core::Core,
+    config: ServeConfig,
+    metrics: Arc<Metrics>,
+    shutting_down: AtomicBool,
+}
+
+impl AppState {
+    /// Starts the model thread, which runs `load` (the model can take seconds to load), warms
+    /// the model up with one forward pass and then serves batches; /ready says when.
+    pub fn start(
+        config: ServeConfig,
+        load: impl FnOnce() -> anyhow::Result<Arc<Pipeline>> + Send + 'static,
+    ) -> anyhow::Result<AppState> {
+        config.validate().map_err(anyhow::Error::msg)?;
+        let metrics = Arc::new(Metrics::new());
+        let core = core::Core::start(&config, metrics.clone(), load)?;
+        Ok(AppState(Arc::new(Shared {
+            core,
+            config,
+            metrics,
+            shutting_down: AtomicBool::new(false),
+        })))
+    }
+
+    pub fn config(&self) -> &ServeConfig {
+        &self.0.config
+    }
+
+    pub fn status(&self) -> ModelStatus {
+        self.0.core.status()
+    }
+
+    /// Waits until the model is ready; the error says why it never will be.
+    pub async fn until_ready(&self) -> Result<(), String> {
+        self.0.core.until_ready().await
+    }
+
+    /// From now on, /ready and new requests to /v1/* get 503 while in-flight ones finish.
+    pub fn begin_shutdown(&self) {
+        self.0.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.0.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Lets the model thread finish what is queued, then stops it and waits for it.
+    pub async fn stop_model(&self) {
+        self.0.core.stop().await;
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes, or the model thread fails; then stops
+/// accepting, answers 503 to requests still arriving on open connections, lets in-flight
+/// requests finish, and stops the model thread.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let on_shutdown = state.clone();
+    let model_failed = state.clone();
+    let stop = async move {
+        tokio::select! {
+            () = shutdown => tracing::info!("shutting down: draining in-flight requests"),
+            why = model_failed.0.core.until_stopped() => tracing::error!("shutting down: {why}"),
+        }
+        on_shutdown.begin_shutdown();
+    };
+    let result = axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(stop)
+        .await;
+    state.stop_model().await;
+    result
+}
+
+/// `tact serve`: loads the policy (failing fast on a bad file), starts the model thread,
+/// listens, and exits on SIGTERM or ctrl-c once in-flight requests are answered.
+pub fn run(args: ServeArgs, model: ModelArgs, policy: PolicyArgs) -> anyhow::Result<ExitCode> {
+    let config = ServeConfig::new(&args, &model, &policy);
+    let playbook = policy.load()?;
+    let state = AppState::start(config, move || {
+        Ok(Arc::new(Pipeline::new(model.load()?, playbook)))
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tact-http")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        eprintln!("tact serve: listening on http://{addr} (docs: http://{addr}/docs)");
+        serve(listener, state.clone(), shutdown_signal()).await?;
+        match state.status() {
+            ModelStatus::Failed(why) => anyhow::bail!("the model failed: {why}"),
+            _ => Ok(ExitCode::SUCCESS),
+        }
+    })
+}
+
+/// Completes on SIGTERM (how orchestrators stop a service) or ctrl-c.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

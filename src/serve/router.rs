@@ -1,0 +1,403 @@
+//! The HTTP layer: routes, handlers and middleware. [`app`] builds the one router that
+//! `tact serve` listens with and the tests call with `oneshot`.
+//!
+//! A decide or classify request goes: body → [`CommentsRequest`] (input.rs) → tokenised on
+//! the blocking pool → queued for the model thread (core) → scores → decisions by the
+//! playbook → JSON with timing headers. Everything around it — auth, the timeout, metrics,
+//! logs, panics, unknown routes — answers in the same JSON error shape ([`AppError`]).
+
+use super::api::{
+    Classification, ClassifyResponse, CommentsRequest, DecideResponse, ErrorBody, Info, LabelSets,
+    Limits, ModelInfo, PolicyInfo, Status,
+};
+use super::core::ModelStatus;
+use super::error::AppError;
+use super::queue::Inferred;
+use super::{docs_page, openapi, AppState};
+use crate::labels::{Action, Intent, Lang, Sentiment};
+use crate::pipeline::{Decided, Pipeline};
+use crate::playbook::ScoreTable;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// The encoder every tact model runs on.
+const ENCODER: &str = "multilingual-e5-small (Q4_0)";
+
+pub fn app(state: AppState) -> Router {
+    let protected = Router::new()
+        .route("/v1/decide", post(decide))
+        .route("/v1/classify", post(classify))
+        .route("/v1/info", get(info))
+        .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ));
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(docs))
+        .merge(protected)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config().max_body_bytes))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal("the request handler panicked".to_string()).into_response()
+        }))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Times out the request, counts it in the metrics and logs it (never its body).
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_string();
+    let method = request.method().clone();
+    let timeout = state.config().request_timeout;
+    // Dropping the handler's future on timeout also abandons its queued comments.
+    let response = match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => AppError::Timeout(timeout).into_response(),
+    };
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.0.metrics.record_request(&route, status, elapsed);
+    tracing::info!(
+        %method,
+        route,
+        status,
+        ms = format_args!("{:.1}", elapsed.as_secs_f64() * 1000.0),
+        "request"
+    );
+    response
+}
+
+async fn require_api_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    if let Some(key) = &state.config().api_key {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        if !given.is_some_and(|token| same_secret(token.as_bytes(), key.as_bytes())) {
+            return Err(AppError::Unauthorized);
+        }
+    }
+    Ok(next.run(request).await)
+}
+
+/// Compares without stopping at the first difference, so timing does not reveal the key.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn not_found(uri: Uri) -> AppError {
+    AppError::NotFound(uri.path().to_string())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> AppError {
+    AppError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
+
+/// The model, if it can take a request now.
+fn admit(state: &AppState) -> Result<Arc<Pipeline>, AppError> {
+    if state.is_shutting_down() {
+        return Err(AppError::ShuttingDown);
+    }
+    match state.status() {
+        ModelStatus::Ready(pipeline) => Ok(pipeline),
+        ModelStatus::Loading => Err(AppError::NotReady("loading the model".to_string())),
+        ModelStatus::Failed(why) => Err(AppError::NotReady(format!("it failed to load: {why}"))),
+        ModelStatus::Stopped => Err(AppError::NotReady("the model thread stopped".to_string())),
+    }
+}
+
+/// Where a request's time went; sent back as headers (milliseconds).
+struct Timing {
+    started: Instant,
+    tokenization: Duration,
+    /// The longest any of the request's comments waited for its forward pass.
+    queue: Duration,
+    /// The longest forward pass any of the request's comments went through.
+    inference: Duration,
+}
+
+impl Timing {
+    fn headers(&self) -> HeaderMap {
+        let ms = |d: Duration| {
+            HeaderValue::from_str(&format!("{:.3}", d.as_secs_f64() * 1000.0))
+                .expect("a number is a valid header value")
+        };
+        let mut headers = HeaderMap::new();
+        for (name, duration) in [
+            ("x-tokenization-time", self.tokenization),
+            ("x-queue-time", self.queue),
+            ("x-inference-time", self.inference),
+            ("x-total-time", self.started.elapsed()),
+        ] {
+            headers.insert(HeaderName::from_static(name), ms(duration));
+        }
+        headers
+    }
+}
+
+/// Tokenises the comments off the async workers, queues them for the model and waits.
+async fn run_model(
+    state: &AppState,
+    request: CommentsRequest,
+) -> Result<(Arc<Pipeline>, Vec<Inferred>, bool, Timing), AppError> {
+    let started = Instant::now();
+    let pipeline = admit(state)?;
+    let (comments, batch) = request.into_comments();
+    state.0.core.check_room(comments.len())?;
+    if state.config().log_text {
+        for c in &comments {
+            tracing::debug!(id = c.id.as_deref().unwrap_or(""), text = c.text, "comment");
+        }
+    }
+    let tokenizer = pipeline.clone();
+    let prepared = tokio::task::spawn_blocking(move || {
+        comments
+            .into_iter()
+            .map(|c| tokenizer.prepare(c))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("tokenising: {e}")))?
+    .map_err(|e| AppError::Internal(format!("tokenising: {e}")))?;
+    let tokenization = started.elapsed();
+    let metrics = &state.0.metrics;
+    metrics
+        .tokenization_time
+        .observe(tokenization.as_secs_f64());
+    let inferred = state.0.core.infer(prepared).await?;
+    metrics.comments.inc_by(inferred.len() as u64);
+    let truncated = inferred.iter().filter(|i| i.classified.truncated).count();
+    metrics.truncated.inc_by(truncated as u64);
+    let timing = Timing {
+        started,
+        tokenization,
+        queue: inferred
+            .iter()
+            .map(|i| i.queue_time)
+            .max()
+            .unwrap_or_default(),
+        inference: inferred
+            .iter()
+            .map(|i| i.inference_time)
+            .max()
+            .unwrap_or_default(),
+    };
+    Ok((pipeline, inferred, batch, timing))
+}
+
+/// Decide what to do with one comment, or a batch.
+///
+/// Comments from concurrent requests share forward passes, so many clients sending one
+/// comment each cost about what one client sending them all does. A comment longer than the
+/// token limit is decided on its beginning (`truncated: true`).
+#[utoipa::path(
+    post,
+    path = "/v1/decide",
+    tag = "moderation",
+    request_body(content = CommentsRequest, examples(
+        ("one comment" = (value = json!({"id": "c-1", "text": "Comanda 5531 nu a ajuns nici azi, e a treia oară când vă scriu!", "lang": "ro"}))),
+        ("a batch" = (value = json!({"comments": [
+            {"id": "c-1", "text": "Do you deliver to Cluj on Sundays?"},
+            {"id": "c-2", "text": "Пожалуйста, верните деньги, заказ так и не пришёл.",
+             "thread": [{"text": "Где мой заказ?", "from_brand": false},
+                        {"text": "Напишите нам номер заказа в личные сообщения.", "from_brand": true}]}
+        ]})))
+    )),
+    responses(
+        (status = 200, description = "One decision, or `{\"decisions\": [...]}` in the order of the comments", body = DecideResponse, headers(
+            ("x-tokenization-time" = String, description = "Milliseconds spent detecting languages and tokenising"),
+            ("x-queue-time" = String, description = "Milliseconds the longest-waiting comment queued"),
+            ("x-inference-time" = String, description = "Milliseconds of the longest forward pass"),
+            ("x-total-time" = String, description = "Milliseconds from the body read to the answer"))),
+        (status = 400, description = "Malformed JSON or invalid UTF-8", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 422, description = "Missing, empty or ill-typed field, or too many comments", body = ErrorBody),
+        (status = 429, description = "Queue full; see Retry-After", body = ErrorBody, headers(("retry-after" = u64, description = "Seconds"))),
+        (status = 503, description = "Model not ready, or shutting down", body = ErrorBody),
+        (status = 504, description = "The request timed out", body = ErrorBody),
+    ),
+    security((), ("api_key" = []))
+)]
+pub async fn decide(
+    State(state): State<AppState>,
+    request: CommentsRequest,
+) -> Result<Response, AppError> {
+    let (pipeline, inferred, batch, timing) = run_model(&state, request).await?;
+    let mut decisions: Vec<Decided> = inferred
+        .iter()
+        .map(|i| pipeline.decide(&i.prepared, &i.classified))
+        .collect();
+    let body = match batch {
+        true => DecideResponse::Batch { decisions },
+        false => DecideResponse::One(decisions.remove(0)),
+    };
+    Ok((timing.headers(), Json(body)).into_response())
+}
+
+/// Score one comment, or a batch: intent, sentiment and abusive probabilities, no decision.
+#[utoipa::path(
+    post,
+    path = "/v1/classify",
+    tag = "moderation",
+    request_body(content = CommentsRequest, example = json!({"text": "Super fast delivery, thank you!"})),
+    responses(
+        (status = 200, description = "One classification, or `{\"classifications\": [...]}` in order", body = ClassifyResponse),
+        (status = 400, description = "Malformed JSON or invalid UTF-8", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 422, description = "Missing, empty or ill-typed field, or too many comments", body = ErrorBody),
+        (status = 429, description = "Queue full; see Retry-After", body = ErrorBody),
+        (status = 503, description = "Model not ready, or shutting down", body = ErrorBody),
+        (status = 504, description = "The request timed out", body = ErrorBody),
+    ),
+    security((), ("api_key" = []))
+)]
+pub async fn classify(
+    State(state): State<AppState>,
+    request: CommentsRequest,
+) -> Result<Response, AppError> {
+    let (_, inferred, batch, timing) = run_model(&state, request).await?;
+    let mut classifications: Vec<Classification> = inferred
+        .into_iter()
+        .map(|i| Classification {
+            id: i.prepared.comment.id,
+            lang: i.prepared.lang,
+            scores: ScoreTable::from_scores(&i.classified.scores),
+            tokens: i.classified.tokens,
+            truncated: i.classified.truncated,
+        })
+        .collect();
+    let body = match batch {
+        true => ClassifyResponse::Batch { classifications },
+        false => ClassifyResponse::One(classifications.remove(0)),
+    };
+    Ok((timing.headers(), Json(body)).into_response())
+}
+
+/// The process is up (says nothing of the model: see /ready).
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "Up", body = Status, example = json!({"status": "ok"}))))]
+pub async fn health() -> Json<Status> {
+    Json(Status {
+        status: "ok".to_string(),
+    })
+}
+
+/// The model is loaded and warmed up, and the server is not shutting down.
+#[utoipa::path(get, path = "/ready", tag = "operations", responses(
+    (status = 200, description = "Ready", body = Status, example = json!({"status": "ready"})),
+    (status = 503, description = "Loading, failed, or shutting down", body = ErrorBody)))]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Status>, AppError> {
+    admit(&state)?;
+    Ok(Json(Status {
+        status: "ready".to_string(),
+    }))
+}
+
+/// What is serving: model, heads card, labels, policy digest and limits.
+#[utoipa::path(get, path = "/v1/info", tag = "operations", responses(
+    (status = 200, description = "What is serving", body = Info),
+    (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+    (status = 503, description = "Model not ready, or shutting down", body = ErrorBody)),
+    security((), ("api_key" = [])))]
+pub async fn info(State(state): State<AppState>) -> Result<Json<Info>, AppError> {
+    let pipeline = admit(&state)?;
+    let encoder = &pipeline.classifier.encoder;
+    let config = state.config();
+    Ok(Json(Info {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        model: ModelInfo {
+            encoder: ENCODER.to_string(),
+            weight_format: encoder.format(),
+            hidden_size: encoder.hidden_size(),
+            max_tokens: encoder.max_tokens(),
+        },
+        heads: pipeline.classifier.heads.card.clone(),
+        labels: LabelSets {
+            intent: Intent::ALL.to_vec(),
+            sentiment: Sentiment::ALL.to_vec(),
+            action: Action::ALL.to_vec(),
+            lang: Lang::ALL.to_vec(),
+        },
+        policy: PolicyInfo {
+            digest: pipeline.playbook.policy().digest(),
+            source: config.policy_source.clone(),
+        },
+        limits: Limits {
+            max_comments: config.max_comments,
+            max_body_bytes: config.max_body_bytes,
+            max_queue: config.max_queue,
+            max_queue_wait_ms: config.max_queue_wait.as_millis() as u64,
+            max_batch_size: config.max_batch_size,
+            max_batch_tokens: config.max_batch_tokens,
+            request_timeout_ms: config.request_timeout.as_millis() as u64,
+            api_key_required: config.api_key.is_some(),
+        },
+    }))
+}
+
+/// Prometheus metrics (OpenMetrics text).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
+    (status = 200, description = "Requests by route and status, queue depth, batch sizes, tokenisation / queue / inference time histograms", content_type = "application/openmetrics-text", body = String),
+    (status = 401, description = "Missing or wrong API key", body = ErrorBody)),
+    security((), ("api_key" = [])))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.0.metrics.encode(),
+    )
+        .into_response()
+}
+
+fn openapi_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        serde_json::to_string_pretty(&openapi::document()).expect("the document serialises")
+    })
+}
+
+/// This API's OpenAPI 3.1 document, generated from the request and response types.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+pub async fn openapi_json() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_text()).into_response()
+}
+
+/// This API's documentation, as a web page.
+#[utoipa::path(get, path = "/docs", tag = "operations",
+    responses((status = 200, description = "HTML", content_type = "text/html", body = String)))]
+pub async fn docs() -> Html<&'static str> {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    Html(PAGE.get_or_init(|| docs_page::render(&openapi::document())))
+}

@@ -1,0 +1,101 @@
+//! The `tact` binary end to end on the real model: classify, decide, policy and eval
+//! (bad lines reported by number and skipped, JSON shape of the report).
+
+use std::process::Command;
+
+fn tact() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tact"))
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("tact runs");
+    assert!(out.status.success(), "tact failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn classify_prints_probabilities_that_sum_to_one() {
+    let out = run_ok(tact().args(["classify", "Comanda mea nu a ajuns nici azi, e a treia oară când vă scriu!"]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["lang"], "ro");
+    let intents = v["scores"]["intent"].as_object().unwrap();
+    assert_eq!(intents.len(), 9);
+    let sum: f64 = intents.values().map(|p| p.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-3, "{sum}");
+    let abusive = v["scores"]["abusive"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&abusive));
+}
+
+#[test]
+fn decide_gives_the_spec_decision_with_a_thread() {
+    let dir = std::env::temp_dir().join(format!("tact-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let thread = dir.join("thread.json");
+    std::fs::write(
+        &thread,
+        r#"[{"text": "my parcel never came", "from_brand": false},
+            {"text": "Sorry! We've sent you a DM to check the order.", "from_brand": true},
+            {"text": "nobody wrote to me", "from_brand": false},
+            {"text": "Our team will call you today before 5pm.", "from_brand": true}]"#,
+    )
+    .unwrap();
+    let out = run_ok(tact().args(["decide", "still nothing, you are useless and a total scam company, worst service ever"]).arg("--thread").arg(&thread).args(["--id", "c-9", "--lang", "en"]));
+    std::fs::remove_dir_all(&dir).unwrap();
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for field in ["id", "lang", "intent", "sentiment", "scores", "action", "confidence", "responder", "channel", "respond_within_minutes", "priority", "rule", "reasons", "guideline", "needs_review", "reply"] {
+        assert!(d.get(field).is_some(), "missing {field} in {d}");
+    }
+    assert_eq!(d["id"], "c-9");
+    assert_eq!(d["lang"], "en");
+    assert!(d["reasons"].as_array().is_some_and(|r| !r.is_empty()));
+}
+
+#[test]
+fn policy_prints_the_policy_and_rejects_a_bad_file() {
+    let out = run_ok(tact().arg("policy"));
+    assert!(out.contains("[thresholds]"), "{out}");
+    let dir = std::env::temp_dir().join(format!("tact-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, out.replacen("[thresholds]", "[thresholds]\nnot_a_threshold = 2.0", 1)).unwrap();
+    let res = tact().arg("policy").arg("--policy").arg(&bad).output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!res.status.success());
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(err.contains("bad.toml"), "{err}");
+}
+
+#[test]
+fn eval_reports_bad_lines_and_the_json_shape() {
+    let dir = std::env::temp_dir().join(format!("tact-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("labelled.jsonl");
+    let lines = [
+        r#"{"id": "e1", "text": "Thank you so much, the delivery was super fast!", "lang": "en", "source": "t", "sentiment": "positive", "intent": "praise", "action": "thank", "labels": {"abusive": 0}}"#,
+        r#"{"id": "e2", "text": "broken json"#,
+        r#"{"id": "e3", "text": "Unde este comanda mea 5531? Aștept de două săptămâni.", "lang": "ro", "source": "t", "sentiment": "negative", "intent": "request", "labels": {"request": 1}}"#,
+        "",
+        r#"{"id": "e5", "text": "Earn $500 a day from home, DM me now!!!", "lang": "en", "source": "t", "intent": "spam", "labels": {"spam": 1}}"#,
+    ];
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let out = tact().args(["eval", "--json"]).arg(&file).output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("labelled.jsonl:2:"), "{stderr}");
+    assert!(stderr.contains("labelled.jsonl:4: blank line"), "{stderr}");
+    assert!(stderr.contains("2 bad lines skipped"), "{stderr}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["records"], 3);
+    assert_eq!(r["sentiment"]["n"], 2);
+    assert_eq!(r["intent"]["n"], 3);
+    assert_eq!(r["intent"]["by_lang"]["ro"]["n"], 1);
+    assert_eq!(r["action"]["n"], 1);
+    assert_eq!(r["labels"]["spam"]["n"], 1);
+    assert!(r["labels"]["abusive"]["auc"].is_null(), "one class only: AUC undefined");
+    assert!(r["ece"].as_f64().is_some());
+    assert!(r["texts_per_second"].as_f64().unwrap() > 0.0);
+    let confusion = r["intent"]["confusion"].as_object().unwrap();
+    let total: u64 = confusion.values().flat_map(|row| row.as_object().unwrap().values()).map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(total, 3);
+}

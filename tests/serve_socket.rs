@@ -1,0 +1,285 @@
+//! The service over real sockets on 127.0.0.1: a client round trip and a graceful shutdown
+//! that drains an in-flight request (in process, and the `tact serve` binary on SIGTERM), and
+//! body limits on bodies streamed without a Content-Length.
+
+mod common;
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tact::classify::Classifier;
+use tact::pipeline::Pipeline;
+use tact::playbook::{Playbook, Policy};
+use tact::serve::{AppState, ModelStatus, ServeConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn pipeline() -> Arc<Pipeline> {
+    static PIPELINE: OnceLock<Arc<Pipeline>> = OnceLock::new();
+    PIPELINE
+        .get_or_init(|| {
+            let classifier =
+                Classifier::load(&common::config_with_test_heads()).expect("the model loads");
+            Arc::new(Pipeline::new(
+                classifier,
+                Playbook::new(Policy::default_policy()),
+            ))
+        })
+        .clone()
+}
+
+/// Serves `config` on an ephemeral loopback port until `stop` is sent.
+async fn start_server(
+    config: ServeConfig,
+) -> (
+    SocketAddr,
+    AppState,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let model = pipeline();
+    let state = AppState::start(config, move || Ok(model)).unwrap();
+    state.until_ready().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tact::serve::serve(listener, state.clone(), async {
+        stopped.await.ok();
+    }));
+    (addr, state, stop, server)
+}
+
+/// A batch of long comments: several forward passes, so it is still in flight when the
+/// shutdown starts.
+fn long_batch(n: usize) -> String {
+    let text =
+        "The blender I got yesterday leaks all over the counter and nobody answers. ".repeat(30);
+    let comments: Vec<Value> = (0..n)
+        .map(|i| json!({"id": format!("c-{i}"), "text": text}))
+        .collect();
+    json!({ "comments": comments }).to_string()
+}
+
+async fn metric(client: &reqwest::Client, addr: SocketAddr, name: &str) -> f64 {
+    let text = client
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name}"))
+        .parse()
+        .unwrap()
+}
+
+/// Waits until the server has tokenised `n` requests (their comments are then queued).
+async fn until_tokenised(client: &reqwest::Client, addr: SocketAddr, n: f64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(client, addr, "tact_tokenization_duration_seconds_count").await < n {
+        assert!(
+            Instant::now() < deadline,
+            "the request never reached the queue"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn post_json(client: reqwest::Client, url: String, body: String) -> (u16, Value) {
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("an answer");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap())
+}
+
+#[tokio::test]
+async fn serves_over_a_socket_and_drains_in_flight_requests_on_shutdown() {
+    let (addr, state, stop, server) = start_server(ServeConfig::default()).await;
+    let client = reqwest::Client::new();
+    let (status, decision) = post_json(
+        client.clone(),
+        format!("http://{addr}/v1/decide"),
+        json!({"id": "c-1", "text": "Do you deliver to Cluj on Sundays?"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{decision}");
+    assert_eq!(decision["id"], "c-1");
+
+    let in_flight = tokio::spawn(post_json(
+        client.clone(),
+        format!("http://{addr}/v1/decide"),
+        long_batch(24),
+    ));
+    until_tokenised(&client, addr, 2.0).await;
+    stop.send(()).unwrap();
+    let (status, body) = in_flight.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<&str> = body["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 24);
+    assert_eq!(ids[23], "c-23");
+    tokio::time::timeout(Duration::from_secs(30), server)
+        .await
+        .expect("the server stops once drained")
+        .unwrap()
+        .unwrap();
+    assert!(matches!(state.status(), ModelStatus::Stopped));
+    let after = reqwest::Client::new()
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await;
+    assert!(after.is_err(), "still listening after shutdown");
+}
+
+/// Sends raw HTTP/1.1 and returns the status line and the body.
+async fn raw_request(addr: SocketAddr, head: &str, chunks: &[&[u8]]) -> (String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in chunks {
+        // The server may answer and close before reading everything; that is the point.
+        if stream.write_all(chunk).await.is_err() {
+            break;
+        }
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response).to_string();
+    let status = response.lines().next().unwrap_or("").to_string();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_string());
+    (status, body)
+}
+
+#[tokio::test]
+async fn body_limits_hold_for_streamed_and_declared_sizes() {
+    let (addr, _state, stop, server) = start_server(ServeConfig {
+        max_body_bytes: 1024,
+        ..ServeConfig::default()
+    })
+    .await;
+    let filler = vec![b' '; 800];
+    let chunk = format!(
+        "{:x}\r\n{}\r\n",
+        filler.len(),
+        String::from_utf8_lossy(&filler)
+    );
+    let (status, body) = raw_request(
+        addr,
+        "POST /v1/decide HTTP/1.1\r\nhost: tact\r\ncontent-type: application/json\r\n\
+         transfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        &[chunk.as_bytes(), chunk.as_bytes(), b"0\r\n\r\n"],
+    )
+    .await;
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    assert!(body.contains("\"body_too_large\""), "{body}");
+
+    let (status, body) = raw_request(
+        addr,
+        "POST /v1/decide HTTP/1.1\r\nhost: tact\r\ncontent-type: application/json\r\n\
+         content-length: 100000000\r\nconnection: close\r\n\r\n",
+        &[b"{\"text\": \""],
+    )
+    .await;
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    assert!(body.contains("\"body_too_large\""), "{body}");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn the_binary_drains_in_flight_requests_on_sigterm_and_exits_cleanly() {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tact"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("TACT_API_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    match common::heads_dir() {
+        Some(dir) => command.env("TACT_HEADS_DIR", dir),
+        None => command.env_remove("TACT_HEADS_DIR"),
+    };
+    let mut child = command.spawn().unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (address_tx, address_rx) = std::sync::mpsc::channel();
+    // Keeps reading stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap().to_string();
+                let _ = address_tx.send(addr);
+            }
+        }
+    });
+    let addr: SocketAddr = address_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server says where it listens")
+        .parse()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ready = client.get(format!("http://{addr}/ready")).send().await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let in_flight = tokio::spawn(post_json(
+        client.clone(),
+        format!("http://{addr}/v1/decide"),
+        long_batch(16),
+    ));
+    until_tokenised(&client, addr, 1.0).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (status, body) = in_flight.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["decisions"].as_array().unwrap().len(), 16);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit}");
+}
+
+#[tokio::test]
+async fn the_server_stops_when_the_model_fails_to_load() {
+    let state = AppState::start(ServeConfig::default(), || {
+        anyhow::bail!("heads.safetensors: empty file")
+    })
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let served = tact::serve::serve(listener, state.clone(), std::future::pending());
+    tokio::time::timeout(Duration::from_secs(30), served)
+        .await
+        .expect("the server stops by itself")
+        .unwrap();
+    assert!(
+        matches!(state.status(), ModelStatus::Failed(why) if why.contains("empty file")),
+        "the reason is kept for `tact serve` to report"
+    );
+}
