@@ -310,6 +310,11 @@ fn main() -> Result<(), String> {
         if !ready.is_ok_and(|r| r.status().is_success()) {
             return Err(format!("{}/ready does not answer 200", client.url));
         }
+        println!(
+            "{} cores; load average before: {}",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            load_average()
+        );
         // Warm the connection pool and the server's allocator.
         closed_loop(&client, 4, 1, 1.0).await;
         println!("| run | 200s | requests/s | comments/s | p50 ms | p90 ms | p99 ms | max ms | 429s | other | mean batch |");
@@ -330,6 +335,19 @@ fn main() -> Result<(), String> {
                 .await
                 .print();
         }
+        println!("load average after: {}", load_average());
         Ok(())
     })
+}
+
+/// The 1, 5 and 15-minute load averages (Linux), to tell whether other work shared the CPU.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".to_string())
 }

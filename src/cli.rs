@@ -221,16 +221,40 @@ pub fn init_tracing(verbose: u8) {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Classify { text, model } => classify(text, &model),
-        Command::Decide { text, lang, thread, id, author_id, policy, model } => {
-            decide(text, lang, thread, id, author_id, &policy, &model)
-        }
+        Command::Decide {
+            text,
+            lang,
+            thread,
+            id,
+            author_id,
+            policy,
+            model,
+        } => decide(text, lang, thread, id, author_id, &policy, &model),
         Command::Policy { policy } => {
             print!("{}", policy.load()?.policy().to_toml_string());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval { files, split, max_per_file, json, cache, cache_dir, policy, model } => {
-            let cache_dir = cache.then(|| cache_dir.unwrap_or_else(crate::train::default_cache_dir));
-            eval(&files, split, max_per_file, json, cache_dir, &policy, &model)
+        Command::Eval {
+            files,
+            split,
+            max_per_file,
+            json,
+            cache,
+            cache_dir,
+            policy,
+            model,
+        } => {
+            let cache_dir =
+                cache.then(|| cache_dir.unwrap_or_else(crate::train::default_cache_dir));
+            eval(
+                &files,
+                split,
+                max_per_file,
+                json,
+                cache_dir,
+                &policy,
+                &model,
+            )
         }
         Command::Train {
             data,
@@ -364,14 +388,26 @@ fn decide(
 ) -> anyhow::Result<ExitCode> {
     let thread: Vec<crate::comment::ThreadMessage> = match thread {
         Some(path) => {
-            let raw = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str(&raw).with_context(|| format!("{}: expected a JSON array of {{\"text\", \"from_brand\"}}", path.display()))?
+            let raw = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&raw).with_context(|| {
+                format!(
+                    "{}: expected a JSON array of {{\"text\", \"from_brand\"}}",
+                    path.display()
+                )
+            })?
         }
         None => Vec::new(),
     };
     let comments: Vec<crate::comment::Comment> = read_inputs(text)?
         .into_iter()
-        .map(|text| crate::comment::Comment { id: id.clone(), text, lang, author_id: author_id.clone(), thread: thread.clone() })
+        .map(|text| crate::comment::Comment {
+            id: id.clone(),
+            text,
+            lang,
+            author_id: author_id.clone(),
+            thread: thread.clone(),
+        })
         .collect();
     let pipeline = crate::pipeline::Pipeline::new(model.load()?, policy.load()?);
     for d in pipeline.decide_all(comments, model.batch_size)? {
@@ -393,12 +429,16 @@ fn eval(
     let mut records = Vec::new();
     let mut skipped = 0;
     for file in crate::train::expand_inputs(inputs)? {
-        let (rs, bad) = crate::data::read_records(&file).with_context(|| format!("reading {}", file.display()))?;
+        let (rs, bad) = crate::data::read_records(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
         for b in &bad {
             eprintln!("skipped {b}");
         }
         skipped += bad.len();
-        let mut kept: Vec<_> = rs.into_iter().filter(|r| split.is_none_or(|s| crate::data::split_of(&r.id) == s)).collect();
+        let mut kept: Vec<_> = rs
+            .into_iter()
+            .filter(|r| split.is_none_or(|s| crate::data::split_of(&r.id) == s))
+            .collect();
         if let Some(max) = max_per_file {
             crate::data::stable_sample(&mut kept, max);
         }
@@ -414,14 +454,24 @@ fn eval(
         Some(dir) => {
             let mut cache = crate::embed_cache::EmbeddingCache::open(&dir, &classifier.encoder)?;
             cache.fill(&classifier.encoder, &texts, model.batch_size)?;
-            let vectors: Vec<Vec<f32>> = texts.iter().map(|t| cache.get(t).expect("filled").clone()).collect();
+            let vectors: Vec<Vec<f32>> = texts
+                .iter()
+                .map(|t| cache.get(t).expect("filled").clone())
+                .collect();
             classifier.heads.scores(&vectors)?
         }
-        None => classifier.classify(&texts, model.batch_size)?.into_iter().map(|c| c.scores).collect(),
+        None => classifier
+            .classify(&texts, model.batch_size)?
+            .into_iter()
+            .map(|c| c.scores)
+            .collect(),
     };
     let seconds = start.elapsed().as_secs_f64();
-    let scored: Vec<crate::eval::Scored> =
-        records.iter().zip(scores).map(|(record, scores)| crate::eval::Scored { record, scores }).collect();
+    let scored: Vec<crate::eval::Scored> = records
+        .iter()
+        .zip(scores)
+        .map(|(record, scores)| crate::eval::Scored { record, scores })
+        .collect();
     let report = crate::eval::evaluate(&scored, skipped, &playbook, seconds);
     if json {
         println!("{}", serde_json::to_string(&report)?);

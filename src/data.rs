@@ -163,7 +163,10 @@ pub fn stable_sample(records: &mut Vec<Record>, max: usize) {
     if max == 0 {
         records.clear();
     } else if records.len() > max {
-        let mut keys: Vec<u64> = records.iter().map(|r| fnv1a(&format!("sample:{}", r.id))).collect();
+        let mut keys: Vec<u64> = records
+            .iter()
+            .map(|r| fnv1a(&format!("sample:{}", r.id)))
+            .collect();
         keys.sort_unstable();
         let cutoff = keys[max - 1];
         records.retain(|r| fnv1a(&format!("sample:{}", r.id)) <= cutoff);

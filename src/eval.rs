@@ -102,18 +102,30 @@ fn class_metrics(pairs: &[(usize, usize)]) -> ClassMetrics {
             let tp = pairs.iter().filter(|&&(g, p)| g == c && p == c).count() as f64;
             let fp = pairs.iter().filter(|&&(g, p)| g != c && p == c).count() as f64;
             let fn_ = pairs.iter().filter(|&&(g, p)| g == c && p != c).count() as f64;
-            if tp == 0.0 { 0.0 } else { 2.0 * tp / (2.0 * tp + fp + fn_) }
+            if tp == 0.0 {
+                0.0
+            } else {
+                2.0 * tp / (2.0 * tp + fp + fn_)
+            }
         })
         .collect();
     ClassMetrics {
         n,
         accuracy: ratio(correct as f64, n as f64),
-        macro_f1: if f1s.is_empty() { 0.0 } else { f1s.iter().sum::<f64>() / f1s.len() as f64 },
+        macro_f1: if f1s.is_empty() {
+            0.0
+        } else {
+            f1s.iter().sum::<f64>() / f1s.len() as f64
+        },
     }
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
-    if b == 0.0 { 0.0 } else { a / b }
+    if b == 0.0 {
+        0.0
+    } else {
+        a / b
+    }
 }
 
 /// ROC-AUC by the rank-sum formula, ties averaged; `None` when one class is absent.
@@ -165,7 +177,10 @@ pub fn ece(items: &[(f32, bool)]) -> f64 {
         bins[b].2 += 1;
     }
     let n = items.len() as f64;
-    bins.iter().filter(|b| b.2 > 0).map(|(c, a, k)| (*k as f64 / n) * ((c - a) / *k as f64).abs()).sum()
+    bins.iter()
+        .filter(|b| b.2 > 0)
+        .map(|(c, a, k)| (*k as f64 / n) * ((c - a) / *k as f64).abs())
+        .sum()
 }
 
 fn group<K: Ord + Clone, T: Clone>(items: &[(K, T)]) -> BTreeMap<K, Vec<T>> {
@@ -176,33 +191,56 @@ fn group<K: Ord + Clone, T: Clone>(items: &[(K, T)]) -> BTreeMap<K, Vec<T>> {
     m
 }
 
-fn class_section(rows: &[(Lang, String, usize, usize)], names: &[&str], with_confusion: bool) -> Option<ClassSection> {
+fn class_section(
+    rows: &[(Lang, String, usize, usize)],
+    names: &[&str],
+    with_confusion: bool,
+) -> Option<ClassSection> {
     if rows.is_empty() {
         return None;
     }
     let pairs: Vec<(usize, usize)> = rows.iter().map(|r| (r.2, r.3)).collect();
     let by = |key: &dyn Fn(&(Lang, String, usize, usize)) -> String| {
-        group(&rows.iter().map(|r| (key(r), (r.2, r.3))).collect::<Vec<_>>())
+        group(
+            &rows
+                .iter()
+                .map(|r| (key(r), (r.2, r.3)))
+                .collect::<Vec<_>>(),
+        )
     };
     let confusion = with_confusion.then(|| {
         let mut m: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
         for &(g, p) in &pairs {
-            *m.entry(names[g].to_string()).or_default().entry(names[p].to_string()).or_default() += 1;
+            *m.entry(names[g].to_string())
+                .or_default()
+                .entry(names[p].to_string())
+                .or_default() += 1;
         }
         m
     });
     let by_lang = group(&rows.iter().map(|r| (r.0, (r.2, r.3))).collect::<Vec<_>>());
     Some(ClassSection {
         all: class_metrics(&pairs),
-        by_lang: by_lang.iter().map(|(l, p)| (*l, class_metrics(p))).collect(),
-        by_source: by(&|r| r.1.clone()).iter().map(|(s, p)| (s.clone(), class_metrics(p))).collect(),
+        by_lang: by_lang
+            .iter()
+            .map(|(l, p)| (*l, class_metrics(p)))
+            .collect(),
+        by_source: by(&|r| r.1.clone())
+            .iter()
+            .map(|(s, p)| (s.clone(), class_metrics(p)))
+            .collect(),
         confusion,
     })
 }
 
 /// Computes every metric the records allow. `playbook` decides actions for records that
 /// carry one; `seconds` is the time spent producing the scores.
-pub fn evaluate(scored: &[Scored], skipped_lines: usize, playbook: &Playbook, seconds: f64) -> EvalReport {
+pub fn evaluate(
+    scored: &[Scored],
+    skipped_lines: usize,
+    playbook: &Playbook,
+    seconds: f64,
+) -> EvalReport {
     let mut sentiment_rows = Vec::new();
     let mut intent_rows = Vec::new();
     let mut calibration = Vec::new();
@@ -228,7 +266,10 @@ pub fn evaluate(scored: &[Scored], skipped_lines: usize, playbook: &Playbook, se
             } else {
                 continue;
             };
-            binary.entry(label.clone()).or_default().push((r.lang, r.source.clone(), (y == 1, p)));
+            binary
+                .entry(label.clone())
+                .or_default()
+                .push((r.lang, r.source.clone(), (y == 1, p)));
         }
         if let Some(gold) = r.action {
             let comment = Comment {
@@ -238,7 +279,11 @@ pub fn evaluate(scored: &[Scored], skipped_lines: usize, playbook: &Playbook, se
                 author_id: r.author_id.clone(),
                 thread: r.thread.clone(),
             };
-            actions.push((r.lang, gold, playbook.decide(&comment, r.lang, &s.scores).action));
+            actions.push((
+                r.lang,
+                gold,
+                playbook.decide(&comment, r.lang, &s.scores).action,
+            ));
         }
     }
     let intent_names: Vec<&str> = Intent::ALL.iter().map(|i| i.as_str()).collect();
@@ -251,8 +296,14 @@ pub fn evaluate(scored: &[Scored], skipped_lines: usize, playbook: &Playbook, se
             let by_source = group(&rows.iter().map(|r| (r.1.clone(), r.2)).collect::<Vec<_>>());
             let section = BinarySection {
                 all: binary_metrics(&items),
-                by_lang: by_lang.iter().map(|(l, i)| (*l, binary_metrics(i))).collect(),
-                by_source: by_source.iter().map(|(s, i)| (s.clone(), binary_metrics(i))).collect(),
+                by_lang: by_lang
+                    .iter()
+                    .map(|(l, i)| (*l, binary_metrics(i)))
+                    .collect(),
+                by_source: by_source
+                    .iter()
+                    .map(|(s, i)| (s.clone(), binary_metrics(i)))
+                    .collect(),
             };
             (label, section)
         })
@@ -260,15 +311,31 @@ pub fn evaluate(scored: &[Scored], skipped_lines: usize, playbook: &Playbook, se
     let action = (!actions.is_empty()).then(|| {
         let acc = |rows: &[(Action, Action)]| ActionMetrics {
             n: rows.len(),
-            accuracy: ratio(rows.iter().filter(|(g, p)| g == p).count() as f64, rows.len() as f64),
+            accuracy: ratio(
+                rows.iter().filter(|(g, p)| g == p).count() as f64,
+                rows.len() as f64,
+            ),
         };
         let pairs: Vec<(Action, Action)> = actions.iter().map(|a| (a.1, a.2)).collect();
-        let by_lang = group(&actions.iter().map(|a| (a.0, (a.1, a.2))).collect::<Vec<_>>());
+        let by_lang = group(
+            &actions
+                .iter()
+                .map(|a| (a.0, (a.1, a.2)))
+                .collect::<Vec<_>>(),
+        );
         let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
         for (g, p) in &pairs {
-            *confusion.entry(g.to_string()).or_default().entry(p.to_string()).or_default() += 1;
+            *confusion
+                .entry(g.to_string())
+                .or_default()
+                .entry(p.to_string())
+                .or_default() += 1;
         }
-        ActionSection { all: acc(&pairs), by_lang: by_lang.iter().map(|(l, p)| (*l, acc(p))).collect(), confusion }
+        ActionSection {
+            all: acc(&pairs),
+            by_lang: by_lang.iter().map(|(l, p)| (*l, acc(p))).collect(),
+            confusion,
+        }
     });
     let sentiment = class_section(&sentiment_rows, &sentiment_names, false);
     EvalReport {
@@ -286,52 +353,94 @@ pub fn evaluate(scored: &[Scored], skipped_lines: usize, playbook: &Playbook, se
 impl EvalReport {
     /// Aligned tables for people.
     pub fn print_tables(&self) {
-        println!("records: {} (skipped lines: {})", self.records, self.skipped_lines);
+        println!(
+            "records: {} (skipped lines: {})",
+            self.records, self.skipped_lines
+        );
         let langs = |m: &BTreeMap<Lang, ClassMetrics>| {
             for (l, c) in m {
-                println!("  {:<28} {:>7} {:>9.3} {:>9.3}", format!("lang {l}"), c.n, c.accuracy, c.macro_f1);
+                println!(
+                    "  {:<28} {:>7} {:>9.3} {:>9.3}",
+                    format!("lang {l}"),
+                    c.n,
+                    c.accuracy,
+                    c.macro_f1
+                );
             }
         };
         for (name, section) in [("sentiment", &self.sentiment), ("intent", &self.intent)] {
             if let Some(s) = section {
-                println!("\n{:<30} {:>7} {:>9} {:>9}", name, "n", "accuracy", "macro-F1");
-                println!("  {:<28} {:>7} {:>9.3} {:>9.3}", "all", s.all.n, s.all.accuracy, s.all.macro_f1);
+                println!(
+                    "\n{:<30} {:>7} {:>9} {:>9}",
+                    name, "n", "accuracy", "macro-F1"
+                );
+                println!(
+                    "  {:<28} {:>7} {:>9.3} {:>9.3}",
+                    "all", s.all.n, s.all.accuracy, s.all.macro_f1
+                );
                 langs(&s.by_lang);
                 for (src, c) in s.by_source.iter().filter(|_| s.by_source.len() > 1) {
-                    println!("  {:<28} {:>7} {:>9.3} {:>9.3}", src, c.n, c.accuracy, c.macro_f1);
+                    println!(
+                        "  {:<28} {:>7} {:>9.3} {:>9.3}",
+                        src, c.n, c.accuracy, c.macro_f1
+                    );
                 }
             }
         }
         if let Some(conf) = self.intent.as_ref().and_then(|s| s.confusion.as_ref()) {
             println!("\nintent confusion (rows gold, columns predicted)");
             print!("{:<15}", "");
-            Intent::ALL.iter().for_each(|i| print!("{:>7.6}", i.as_str()));
+            Intent::ALL
+                .iter()
+                .for_each(|i| print!("{:>7.6}", i.as_str()));
             println!();
             for g in Intent::ALL {
                 print!("{:<15}", g.as_str());
                 for p in Intent::ALL {
-                    let n = conf.get(g.as_str()).and_then(|r| r.get(p.as_str())).copied().unwrap_or(0);
+                    let n = conf
+                        .get(g.as_str())
+                        .and_then(|r| r.get(p.as_str()))
+                        .copied()
+                        .unwrap_or(0);
                     print!("{n:>7}");
                 }
                 println!();
             }
         }
         if !self.labels.is_empty() {
-            println!("\n{:<30} {:>7} {:>6} {:>9} {:>7} {:>7} {:>7}", "label", "n", "pos", "precision", "recall", "F1", "AUC");
+            println!(
+                "\n{:<30} {:>7} {:>6} {:>9} {:>7} {:>7} {:>7}",
+                "label", "n", "pos", "precision", "recall", "F1", "AUC"
+            );
             let row = |name: &str, b: &BinaryMetrics| {
                 let auc = b.auc.map_or("-".to_string(), |a| format!("{a:.3}"));
-                println!("{:<30} {:>7} {:>6} {:>9.3} {:>7.3} {:>7.3} {:>7}", name, b.n, b.positives, b.precision, b.recall, b.f1, auc);
+                println!(
+                    "{:<30} {:>7} {:>6} {:>9.3} {:>7.3} {:>7.3} {:>7}",
+                    name, b.n, b.positives, b.precision, b.recall, b.f1, auc
+                );
             };
             for (label, s) in &self.labels {
                 row(label, &s.all);
-                s.by_lang.iter().for_each(|(l, b)| row(&format!("  lang {l}"), b));
-                s.by_source.iter().filter(|_| s.by_source.len() > 1).for_each(|(src, b)| row(&format!("  {src}"), b));
+                s.by_lang
+                    .iter()
+                    .for_each(|(l, b)| row(&format!("  lang {l}"), b));
+                s.by_source
+                    .iter()
+                    .filter(|_| s.by_source.len() > 1)
+                    .for_each(|(src, b)| row(&format!("  {src}"), b));
             }
         }
         if let Some(a) = &self.action {
             println!("\n{:<30} {:>7} {:>9}", "action", "n", "accuracy");
             println!("  {:<28} {:>7} {:>9.3}", "all", a.all.n, a.all.accuracy);
-            a.by_lang.iter().for_each(|(l, m)| println!("  {:<28} {:>7} {:>9.3}", format!("lang {l}"), m.n, m.accuracy));
+            a.by_lang.iter().for_each(|(l, m)| {
+                println!(
+                    "  {:<28} {:>7} {:>9.3}",
+                    format!("lang {l}"),
+                    m.n,
+                    m.accuracy
+                )
+            });
         }
         if let Some(e) = self.ece {
             println!("\nexpected calibration error (top intent + top sentiment): {e:.3}");
@@ -346,7 +455,10 @@ mod tests {
 
     #[test]
     fn auc_of_a_perfect_and_a_useless_ranking() {
-        assert_eq!(roc_auc(&[(false, 0.1), (true, 0.9), (false, 0.2), (true, 0.8)]), Some(1.0));
+        assert_eq!(
+            roc_auc(&[(false, 0.1), (true, 0.9), (false, 0.2), (true, 0.8)]),
+            Some(1.0)
+        );
         assert_eq!(roc_auc(&[(false, 0.5), (true, 0.5)]), Some(0.5));
         assert_eq!(roc_auc(&[(true, 0.5)]), None);
     }

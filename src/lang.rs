@@ -35,11 +35,23 @@ mod tests {
 
     #[test]
     fn detects_the_four_languages() {
-        assert_eq!(detect("Bună ziua, când ajunge comanda mea? Aștept de o săptămână."), Lang::Ro);
+        assert_eq!(
+            detect("Bună ziua, când ajunge comanda mea? Aștept de o săptămână."),
+            Lang::Ro
+        );
         assert_eq!(detect("comanda nu a venit nici azi"), Lang::Ro);
-        assert_eq!(detect("Здравейте, кога ще пристигне поръчката ми? Чакам вече седмица."), Lang::Bg);
-        assert_eq!(detect("Здравствуйте, когда придёт мой заказ? Жду уже неделю."), Lang::Ru);
-        assert_eq!(detect("Hello, when will my order arrive? I have been waiting a week."), Lang::En);
+        assert_eq!(
+            detect("Здравейте, кога ще пристигне поръчката ми? Чакам вече седмица."),
+            Lang::Bg
+        );
+        assert_eq!(
+            detect("Здравствуйте, когда придёт мой заказ? Жду уже неделю."),
+            Lang::Ru
+        );
+        assert_eq!(
+            detect("Hello, when will my order arrive? I have been waiting a week."),
+            Lang::En
+        );
     }
 
     #[test]

@@ -226,11 +226,18 @@ fn seeded_varmap(rng: &mut Rng, dim: usize, hidden: usize) -> candle_core::Resul
         for (head, outputs) in [("intent", 9), ("sentiment", 3), ("abusive", 1)] {
             for (layer, rows, cols) in [("hidden", hidden, dim), ("out", outputs, hidden)] {
                 let bound = 1.0 / (cols as f32).sqrt();
-                let mut init = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform() * bound).collect() };
+                let mut init =
+                    |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform() * bound).collect() };
                 let w = Tensor::from_vec(init(rows * cols), (rows, cols), &Device::Cpu)?;
                 let b = Tensor::from_vec(init(rows), rows, &Device::Cpu)?;
-                data.insert(format!("{head}.{layer}.weight"), candle_core::Var::from_tensor(&w)?);
-                data.insert(format!("{head}.{layer}.bias"), candle_core::Var::from_tensor(&b)?);
+                data.insert(
+                    format!("{head}.{layer}.weight"),
+                    candle_core::Var::from_tensor(&w)?,
+                );
+                data.insert(
+                    format!("{head}.{layer}.bias"),
+                    candle_core::Var::from_tensor(&b)?,
+                );
             }
         }
     }

@@ -9,13 +9,20 @@ fn tact() -> Command {
 
 fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().expect("tact runs");
-    assert!(out.status.success(), "tact failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tact failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
 fn classify_prints_probabilities_that_sum_to_one() {
-    let out = run_ok(tact().args(["classify", "Comanda mea nu a ajuns nici azi, e a treia oară când vă scriu!"]));
+    let out = run_ok(tact().args([
+        "classify",
+        "Comanda mea nu a ajuns nici azi, e a treia oară când vă scriu!",
+    ]));
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["lang"], "ro");
     let intents = v["scores"]["intent"].as_object().unwrap();
@@ -39,10 +46,36 @@ fn decide_gives_the_spec_decision_with_a_thread() {
             {"text": "Our team will call you today before 5pm.", "from_brand": true}]"#,
     )
     .unwrap();
-    let out = run_ok(tact().args(["decide", "still nothing, you are useless and a total scam company, worst service ever"]).arg("--thread").arg(&thread).args(["--id", "c-9", "--lang", "en"]));
+    let out = run_ok(
+        tact()
+            .args([
+                "decide",
+                "still nothing, you are useless and a total scam company, worst service ever",
+            ])
+            .arg("--thread")
+            .arg(&thread)
+            .args(["--id", "c-9", "--lang", "en"]),
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     let d: serde_json::Value = serde_json::from_str(&out).unwrap();
-    for field in ["id", "lang", "intent", "sentiment", "scores", "action", "confidence", "responder", "channel", "respond_within_minutes", "priority", "rule", "reasons", "guideline", "needs_review", "reply"] {
+    for field in [
+        "id",
+        "lang",
+        "intent",
+        "sentiment",
+        "scores",
+        "action",
+        "confidence",
+        "responder",
+        "channel",
+        "respond_within_minutes",
+        "priority",
+        "rule",
+        "reasons",
+        "guideline",
+        "needs_review",
+        "reply",
+    ] {
         assert!(d.get(field).is_some(), "missing {field} in {d}");
     }
     assert_eq!(d["id"], "c-9");
@@ -57,8 +90,17 @@ fn policy_prints_the_policy_and_rejects_a_bad_file() {
     let dir = std::env::temp_dir().join(format!("tact-policy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.toml");
-    std::fs::write(&bad, out.replacen("[thresholds]", "[thresholds]\nnot_a_threshold = 2.0", 1)).unwrap();
-    let res = tact().arg("policy").arg("--policy").arg(&bad).output().unwrap();
+    std::fs::write(
+        &bad,
+        out.replacen("[thresholds]", "[thresholds]\nnot_a_threshold = 2.0", 1),
+    )
+    .unwrap();
+    let res = tact()
+        .arg("policy")
+        .arg("--policy")
+        .arg(&bad)
+        .output()
+        .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(!res.status.success());
     let err = String::from_utf8_lossy(&res.stderr);
@@ -80,7 +122,11 @@ fn eval_reports_bad_lines_and_the_json_shape() {
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let out = tact().args(["eval", "--json"]).arg(&file).output().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("labelled.jsonl:2:"), "{stderr}");
     assert!(stderr.contains("labelled.jsonl:4: blank line"), "{stderr}");
@@ -92,10 +138,17 @@ fn eval_reports_bad_lines_and_the_json_shape() {
     assert_eq!(r["intent"]["by_lang"]["ro"]["n"], 1);
     assert_eq!(r["action"]["n"], 1);
     assert_eq!(r["labels"]["spam"]["n"], 1);
-    assert!(r["labels"]["abusive"]["auc"].is_null(), "one class only: AUC undefined");
+    assert!(
+        r["labels"]["abusive"]["auc"].is_null(),
+        "one class only: AUC undefined"
+    );
     assert!(r["ece"].as_f64().is_some());
     assert!(r["texts_per_second"].as_f64().unwrap() > 0.0);
     let confusion = r["intent"]["confusion"].as_object().unwrap();
-    let total: u64 = confusion.values().flat_map(|row| row.as_object().unwrap().values()).map(|n| n.as_u64().unwrap()).sum();
+    let total: u64 = confusion
+        .values()
+        .flat_map(|row| row.as_object().unwrap().values())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
     assert_eq!(total, 3);
 }

@@ -9,11 +9,18 @@ use tact::pipeline::Pipeline;
 use tact::playbook::{Playbook, Policy};
 
 fn pipeline() -> Pipeline {
-    Pipeline::new(tact::classify::Classifier::load(&common::config()).unwrap(), Playbook::new(Policy::default_policy()))
+    Pipeline::new(
+        tact::classify::Classifier::load(&common::config()).unwrap(),
+        Playbook::new(Policy::default_policy()),
+    )
 }
 
 fn comment(id: &str, text: &str) -> Comment {
-    Comment { id: Some(id.into()), text: text.into(), ..Default::default() }
+    Comment {
+        id: Some(id.into()),
+        text: text.into(),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -34,9 +41,20 @@ fn clear_cases_in_every_language() {
     for (case, d) in cases.iter().zip(&decided) {
         let d = &d.decision;
         assert_eq!(d.lang, case.2, "language of {}", case.1);
-        assert_eq!(d.action, case.3, "{}: {} (rule {:?}, reasons {:?})", case.0, case.1, d.rule, d.reasons);
+        assert_eq!(
+            d.action, case.3,
+            "{}: {} (rule {:?}, reasons {:?})",
+            case.0, case.1, d.rule, d.reasons
+        );
         if tact::playbook::action_replies(d.action) {
-            assert!(d.reply.as_ref().is_some_and(|r| r.template.contains(&format!(".{}.", case.2))), "reply in {:?}: {:?}", case.2, d.reply);
+            assert!(
+                d.reply
+                    .as_ref()
+                    .is_some_and(|r| r.template.contains(&format!(".{}.", case.2))),
+                "reply in {:?}: {:?}",
+                case.2,
+                d.reply
+            );
         }
     }
 }
@@ -44,22 +62,47 @@ fn clear_cases_in_every_language() {
 #[test]
 fn abuse_is_removed_not_answered() {
     let p = pipeline();
-    let d = p.decide_all(vec![comment("ab-1", "You stupid idiot admin, go f*** yourself, your mother is a whore")], 1).unwrap();
+    let d = p
+        .decide_all(
+            vec![comment(
+                "ab-1",
+                "You stupid idiot admin, go f*** yourself, your mother is a whore",
+            )],
+            1,
+        )
+        .unwrap();
     let d = &d[0].decision;
-    assert!(matches!(d.action, Action::DeleteAndBan | Action::Hide), "{:?} {:?}", d.action, d.reasons);
+    assert!(
+        matches!(d.action, Action::DeleteAndBan | Action::Hide),
+        "{:?} {:?}",
+        d.action,
+        d.reasons
+    );
     assert!(d.reply.is_none());
 }
 
 #[test]
 fn the_brand_already_answered_and_the_author_keeps_attacking() {
     let p = pipeline();
-    let mut c = comment("rsra-1", "Tot nimic!!! Sunteți niște incompetenți, nu rezolvați nimic, o să scriu peste tot ce firmă de nimic sunteți");
+    let mut c = comment("rsra-1", "Tot nu mi-a venit comanda!!! Sunteți niște incompetenți, nu ați rezolvat nimic de două săptămâni.");
     c.author_id = Some("u-1".into());
     c.thread = vec![
-        ThreadMessage { text: "Comanda mea nu a venit de două săptămâni".into(), from_brand: false },
-        ThreadMessage { text: "Ne pare rău! V-am scris în privat ca să verificăm comanda.".into(), from_brand: true },
-        ThreadMessage { text: "Nu m-a contactat nimeni".into(), from_brand: false },
-        ThreadMessage { text: "Colegii vă sună azi până la ora 17.".into(), from_brand: true },
+        ThreadMessage {
+            text: "Comanda mea nu a venit de două săptămâni".into(),
+            from_brand: false,
+        },
+        ThreadMessage {
+            text: "Ne pare rău! V-am scris în privat ca să verificăm comanda.".into(),
+            from_brand: true,
+        },
+        ThreadMessage {
+            text: "Nu m-a contactat nimeni".into(),
+            from_brand: false,
+        },
+        ThreadMessage {
+            text: "Colegii vă sună azi până la ora 17.".into(),
+            from_brand: true,
+        },
     ];
     let d = p.decide_all(vec![c], 1).unwrap();
     let d = &d[0].decision;

@@ -217,7 +217,7 @@ mod tests {
             (None, Channel::None, None)
         );
         assert_eq!(d.priority, Priority::Urgent);
-        assert_eq!(d.reasons, ["abusive 0.93 >= 0.85"]);
+        assert_eq!(d.reasons, ["abusive 0.93 >= 0.70"]);
         assert!(!d.needs_review);
     }
 
@@ -225,13 +225,13 @@ mod tests {
     fn abuse_intent_counts_like_the_abusive_signal() {
         let d = decide("...", Lang::Bg, &scores(Intent::Abuse, 0.9));
         assert_eq!(d.rule, RuleId::AbuseDelete);
-        assert_eq!(d.reasons, ["intent abuse 0.90 >= 0.85"]);
+        assert_eq!(d.reasons, ["intent abuse 0.90 >= 0.70"]);
     }
 
     #[test]
     fn borderline_abuse_is_hidden_for_review() {
         let mut s = scores(Intent::Complaint, 0.6);
-        s.abusive = 0.7;
+        s.abusive = 0.65;
         let d = decide("...", Lang::En, &s);
         assert_eq!((d.rule, d.action), (RuleId::AbuseReview, Action::Hide));
         assert!(
@@ -240,7 +240,7 @@ mod tests {
         );
         assert_eq!(
             d.reasons[..2],
-            ["abusive 0.70 >= 0.50", "abusive 0.70 < 0.85"]
+            ["abusive 0.65 >= 0.60", "abusive 0.65 < 0.70"]
         );
         assert_eq!(d.reply, None);
     }

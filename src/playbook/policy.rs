@@ -733,7 +733,7 @@ mod tests {
         assert_eq!(
             error("thresholds.abuse_review", Some(0.9.into())),
             "rule abuse-review can never fire: thresholds.abuse_review = 0.9 is not below \
-             thresholds.abuse_delete = 0.85"
+             thresholds.abuse_delete = 0.7"
         );
     }
 

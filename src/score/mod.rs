@@ -305,13 +305,13 @@ fn read_and_prepare(
     Ok(())
 }
 
+/// A window holds at most this many records per comment it can take (see below).
+const WINDOW_RECORDS_PER_SLOT: usize = 16;
+
 /// Takes up to `window` comments at a time, answers the bad records at once, and runs the
 /// comments in batches of similar length. A window also ends after 16 × `window` records:
 /// where good records are sparse, the bad ones waiting for their turn stay bounded (a few
 /// MB of error answers) while batches stay large enough to run efficiently.
-/// A window holds at most this many records per comment it can take (see below).
-const WINDOW_RECORDS_PER_SLOT: usize = 16;
-
 fn decide_in_batches(
     pipeline: &Pipeline,
     ready: Receiver<Ready>,

@@ -37,7 +37,7 @@ impl CommentsRequest {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum DecideResponse {
-    One(Decided),
+    One(Box<Decided>),
     Batch { decisions: Vec<Decided> },
 }
 

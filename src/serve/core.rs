@@ -53,7 +53,6 @@ pub struct Core {
     queue: Arc<Queue>,
     status: watch::Receiver<ModelStatus>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    metrics: Arc<Metrics>,
 }
 
 impl Core {
@@ -79,13 +78,12 @@ impl Core {
             status: status_tx,
             limits,
             throughput,
-            metrics: metrics.clone(),
+            metrics,
         })?;
         Ok(Core {
             queue,
             status,
             thread: Mutex::new(Some(thread)),
-            metrics,
         })
     }
 
@@ -122,6 +120,10 @@ impl Core {
         }
     }
 
+    pub fn queue_depth(&self) -> usize {
+        self.queue.depth()
+    }
+
     /// Refuses at once (before any tokenising) a request the queue cannot take now.
     pub fn check_room(&self, comments: usize) -> Result<(), CoreError> {
         self.queue.has_room_for(comments).map_err(CoreError::from)
@@ -137,8 +139,7 @@ impl Core {
                 (Job::new(prepared, reply), receiver)
             })
             .unzip();
-        let depth = self.queue.push_all(jobs).map_err(CoreError::from)?;
-        self.metrics.queue_depth.set(depth as i64);
+        self.queue.push_all(jobs)?;
         let mut results = Vec::with_capacity(replies.len());
         for reply in replies {
             let inferred = reply

@@ -64,7 +64,7 @@ impl Metrics {
         let queue_depth = Gauge::default();
         registry.register(
             "queue_depth",
-            "Comments waiting for the model",
+            "Comments waiting for the model (when scraped)",
             queue_depth.clone(),
         );
         let comments = Counter::default();

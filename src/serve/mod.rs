@@ -1,8 +1,9 @@
 //! `tact serve`: the HTTP service moderation tools call. Laid out like
-//! text-embeddings-inference: the HTTP layer ([`router`]: routes, the request extractor,
-//! errors, auth, metrics, OpenAPI and the docs page) is kept apart from the core ([`core`]:
-//! the bounded queue and the batcher) and from the model, which lives on its own OS thread
-//! ([`model_thread`]) and never runs on the async runtime. `docs/serve.md` is the user's guide.
+//! text-embeddings-inference: the HTTP layer (`router`: routes, the request extractor,
+//! errors, auth, metrics, OpenAPI and the docs page) is kept apart from the core (`core`,
+//! `queue`: the bounded queue and the batcher) and from the model, which lives on its own OS
+//! thread (`model_thread`) and never runs on the async runtime. `docs/serve.md` is the
+//! user's guide.
 
 mod api;
 mod core;
@@ -16,10 +17,10 @@ mod queue;
 mod router;
 mod schemas;
 
-pub use api::{Classification, ClassifyResponse, CommentsRequest, DecideResponse, ErrorBody, Info};
 pub use core::ModelStatus;
-pub use error::AppError;
 pub use router::app;
+
+use error::AppError;
 
 use crate::cli::{ModelArgs, PolicyArgs};
 use crate::pipeline::Pipeline;
@@ -38,7 +39,7 @@ pub const DEFAULT_MAX_COMMENTS: usize = 64;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_MAX_QUEUE: usize = 128;
 pub const DEFAULT_MAX_QUEUE_WAIT_MS: u64 = 2_000;
-pub const DEFAULT_MAX_BATCH_TOKENS: usize = 4096;
+pub const DEFAULT_MAX_BATCH_TOKENS: usize = 2048;
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
 
 /// The flags of `tact serve` (besides the model and policy flags it shares with the CLI).

@@ -75,7 +75,6 @@ impl ModelThread {
         );
         status.0.send_replace(ModelStatus::Ready(pipeline.clone()));
         while let Some(batch) = queue.next_batch(limits) {
-            metrics.queue_depth.set(batch.depth_after as i64);
             metrics.abandoned.inc_by(batch.abandoned as u64);
             if !batch.jobs.is_empty() {
                 run_batch(&pipeline, batch.jobs, &throughput, &metrics);

@@ -76,8 +76,6 @@ pub struct Batch {
     pub jobs: Vec<Job>,
     /// Jobs dropped unrun because nobody waits for them any more.
     pub abandoned: usize,
-    /// Jobs still waiting after this batch was taken.
-    pub depth_after: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -154,6 +152,11 @@ impl Queue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Jobs waiting.
+    pub fn depth(&self) -> usize {
+        self.lock().jobs.len()
+    }
+
     /// Whether `n` more jobs would fit now, their tokens not yet known (a cheap check before
     /// tokenising a request).
     pub fn has_room_for(&self, n: usize) -> Result<(), Refused> {
@@ -180,8 +183,8 @@ impl Queue {
         Ok(())
     }
 
-    /// Admits all of `jobs`, or none; returns the depth after.
-    pub fn push_all(&self, mut jobs: Vec<Job>) -> Result<usize, Refused> {
+    /// Admits all of `jobs`, or none.
+    pub fn push_all(&self, mut jobs: Vec<Job>) -> Result<(), Refused> {
         let tokens: usize = jobs.iter().map(Job::tokens).sum();
         let mut state = self.lock();
         self.check_room(&state, jobs.len(), tokens)?;
@@ -195,10 +198,9 @@ impl Queue {
             job.request = request;
         }
         state.jobs.extend(jobs);
-        let depth = state.jobs.len();
         drop(state);
         self.not_empty.notify_one();
-        Ok(depth)
+        Ok(())
     }
 
     /// No more jobs are admitted; the model thread finishes those waiting, then stops.
@@ -219,11 +221,7 @@ impl Queue {
             // Reported even when nothing is left to run, so the metrics see the drop.
             if !state.jobs.is_empty() || abandoned > 0 {
                 let jobs = state.take_batch(limits);
-                return Some(Batch {
-                    jobs,
-                    abandoned,
-                    depth_after: state.jobs.len(),
-                });
+                return Some(Batch { jobs, abandoned });
             }
             if state.closed {
                 return None;
@@ -419,7 +417,7 @@ mod tests {
             .map(|_| lengths(&queue.next_batch(limits(2, 4096)).unwrap()))
             .collect();
         assert_eq!(passes, [vec![200, 200], vec![10], vec![200, 200]]);
-        assert_eq!(queue.has_room_for(16), Ok(()), "all taken");
+        assert_eq!(queue.depth(), 0, "all taken");
     }
 
     fn queue(capacity: usize) -> Queue {
@@ -435,7 +433,7 @@ mod tests {
         let queue = queue(3);
         let (a, _ra) = job(5);
         let (b, _rb) = job(5);
-        assert_eq!(queue.push_all(vec![a, b]), Ok(2));
+        assert_eq!(queue.push_all(vec![a, b]), Ok(()));
         let (c, _rc) = job(5);
         let (d, _rd) = job(5);
         let full = Refused::Full {
@@ -448,11 +446,7 @@ mod tests {
             retry_after_secs: 1,
         };
         assert_eq!(queue.push_all(vec![c, d]), Err(full));
-        assert_eq!(
-            queue.has_room_for(1),
-            Ok(()),
-            "a refused request leaves nothing behind"
-        );
+        assert_eq!(queue.depth(), 2, "a refused request leaves nothing behind");
         queue.close();
         let (e, _re) = job(5);
         assert_eq!(queue.push_all(vec![e]), Err(Refused::Closed));
@@ -466,7 +460,7 @@ mod tests {
         let (first, _r1) = job(150);
         assert_eq!(
             queue.push_all(vec![first]),
-            Ok(1),
+            Ok(()),
             "an empty queue takes anything"
         );
         let (second, _r2) = job(10);
@@ -478,9 +472,9 @@ mod tests {
         assert_eq!(queue.push_all(vec![second]), Err(refused));
         queue.next_batch(limits(32, 4096)).unwrap();
         let (third, _r3) = job(90);
-        assert_eq!(queue.push_all(vec![third]), Ok(1));
+        assert_eq!(queue.push_all(vec![third]), Ok(()));
         let (fourth, _r4) = job(10);
-        assert_eq!(queue.push_all(vec![fourth]), Ok(2), "100 tokens: 1 s");
+        assert_eq!(queue.push_all(vec![fourth]), Ok(()), "100 tokens: 1 s");
     }
 
     #[test]
@@ -494,7 +488,6 @@ mod tests {
         let batch = queue.next_batch(limits(2, 4096)).unwrap();
         assert_eq!(batch.abandoned, 1);
         assert_eq!(lengths(&batch), [5, 6]);
-        assert_eq!(batch.depth_after, 0);
         let (d, rd) = job(5);
         queue.push_all(vec![d]).unwrap();
         drop(rd);

@@ -257,7 +257,7 @@ pub async fn decide(
         .collect();
     let body = match batch {
         true => DecideResponse::Batch { decisions },
-        false => DecideResponse::One(decisions.remove(0)),
+        false => DecideResponse::One(Box::new(decisions.remove(0))),
     };
     Ok((timing.headers(), Json(body)).into_response())
 }
@@ -370,12 +370,14 @@ pub async fn info(State(state): State<AppState>) -> Result<Json<Info>, AppError>
     (status = 401, description = "Missing or wrong API key", body = ErrorBody)),
     security((), ("api_key" = [])))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    let metrics = &state.0.metrics;
+    metrics.queue_depth.set(state.0.core.queue_depth() as i64);
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.0.metrics.encode(),
+        metrics.encode(),
     )
         .into_response()
 }
