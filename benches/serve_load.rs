@@ -58,8 +58,9 @@ impl Client {
         &self.texts[i % self.texts.len()]
     }
 
-    /// POSTs a body to /v1/decide; returns the status (0 for a transport error).
-    async fn decide(&self, body: String) -> u16 {
+    /// POSTs a body to /v1/decide; returns the status (0 for a transport error) and the
+    /// Retry-After of a 429.
+    async fn decide(&self, body: String) -> (u16, Option<Duration>) {
         let mut request = self
             .http
             .post(format!("{}/v1/decide", self.url))
@@ -71,11 +72,17 @@ impl Client {
         match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .map(Duration::from_secs);
                 // Read the whole answer: the client's latency includes it.
                 let _ = response.bytes().await;
-                status
+                (status, retry_after)
             }
-            Err(_) => 0,
+            Err(_) => (0, None),
         }
     }
 
@@ -182,7 +189,8 @@ impl Row {
     }
 }
 
-/// `clients` clients, each sending its next request as soon as the last is answered.
+/// `clients` clients, each sending its next request as soon as the last is answered (or,
+/// after a 429, once its Retry-After has passed).
 async fn closed_loop(
     client: &Arc<Client>,
     clients: usize,
@@ -206,8 +214,13 @@ async fn closed_loop(
                         n => client.comments(n),
                     };
                     let start = Instant::now();
-                    let status = client.decide(body).await;
+                    let (status, retry_after) = client.decide(body).await;
                     outcomes.lock().unwrap().record(status, start.elapsed());
+                    // A well-behaved client waits as told before trying again.
+                    if let Some(wait) = retry_after {
+                        let until = (Instant::now() + wait).min(deadline);
+                        tokio::time::sleep_until(until.into()).await;
+                    }
                 }
             })
         })
@@ -244,7 +257,7 @@ async fn open_loop(client: &Arc<Client>, rate: f64, seconds: f64) -> Row {
         tokio::time::sleep_until(due.into()).await;
         let (client, outcomes) = (client.clone(), outcomes.clone());
         requests.push(tokio::spawn(async move {
-            let status = client.decide(client.one_comment()).await;
+            let (status, _) = client.decide(client.one_comment()).await;
             outcomes.lock().unwrap().record(status, due.elapsed());
         }));
     }

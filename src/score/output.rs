@@ -33,7 +33,7 @@ enum Encoding {
         out: std::io::BufWriter<Box<dyn Write + Send>>,
         scratch: Vec<u8>,
     },
-    Csv(csv::Writer<Box<dyn Write + Send>>),
+    Csv(Box<csv::Writer<Box<dyn Write + Send>>>),
 }
 
 pub struct OrderedWriter {
@@ -71,7 +71,7 @@ impl OrderedWriter {
                 if write_header {
                     w.write_record(csv_header())?;
                 }
-                Encoding::Csv(w)
+                Encoding::Csv(Box::new(w))
             }
         };
         Ok(OrderedWriter {

@@ -22,7 +22,6 @@
 use crate::classify::Classified;
 use crate::pipeline::Prepared;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -84,28 +83,28 @@ pub struct BatchLimits {
     pub max_batch_tokens: usize,
 }
 
-/// How fast the model thread gets through comments: real tokens per second, a moving
-/// average over forward passes (stored as the bits of an f64; 0 until the first pass).
+/// How fast the model thread gets through comments, in real tokens per second: moving
+/// averages of the tokens and of the time of recent forward passes (about the last ten), so
+/// that big passes weigh more than small ones, whose fixed costs would understate the speed.
 #[derive(Default)]
-pub struct Throughput(AtomicU64);
+pub struct Throughput(Mutex<Option<(f64, f64)>>);
 
 impl Throughput {
     pub fn record(&self, tokens: usize, seconds: f64) {
         if seconds <= 0.0 || tokens == 0 {
             return;
         }
-        let now = tokens as f64 / seconds;
-        let before = f64::from_bits(self.0.load(Ordering::Relaxed));
-        let smoothed = if before > 0.0 {
-            0.8 * before + 0.2 * now
-        } else {
-            now
-        };
-        self.0.store(smoothed.to_bits(), Ordering::Relaxed);
+        let mut averages = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens_before, seconds_before) = averages.unwrap_or((tokens as f64, seconds));
+        *averages = Some((
+            0.9 * tokens_before + 0.1 * tokens as f64,
+            0.9 * seconds_before + 0.1 * seconds,
+        ));
     }
 
     fn tokens_per_second(&self) -> Option<f64> {
-        Some(f64::from_bits(self.0.load(Ordering::Relaxed))).filter(|&t| t > 0.0)
+        let averages = *self.0.lock().unwrap_or_else(|e| e.into_inner());
+        averages.map(|(tokens, seconds)| tokens / seconds)
     }
 }
 
