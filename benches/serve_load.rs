@@ -97,8 +97,8 @@ impl Client {
         json!({ "comments": comments }).to_string()
     }
 
-    /// (sum, count) of a histogram on /metrics, to get the mean batch size of a run.
-    async fn histogram(&self, name: &str) -> (f64, f64) {
+    /// The sums and counts of the server's batch-size and queue-time histograms.
+    async fn snapshot(&self) -> Snapshot {
         let mut request = self.http.get(format!("{}/metrics", self.url));
         if let Some(key) = &self.api_key {
             request = request.header("authorization", format!("Bearer {key}"));
@@ -107,13 +107,34 @@ impl Client {
             Ok(r) => r.text().await.unwrap_or_default(),
             Err(_) => String::new(),
         };
-        let value = |suffix: &str| {
+        let value = |name: &str| {
             text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{name}_{suffix} ")))
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0.0)
         };
-        (value("sum"), value("count"))
+        Snapshot {
+            batch: (value("tact_batch_size_sum"), value("tact_batch_size_count")),
+            queue: (
+                value("tact_queue_duration_seconds_sum"),
+                value("tact_queue_duration_seconds_count"),
+            ),
+        }
+    }
+}
+
+struct Snapshot {
+    batch: (f64, f64),
+    queue: (f64, f64),
+}
+
+impl Snapshot {
+    fn since(&self, before: &Snapshot) -> ServerSide {
+        let mean = |now: (f64, f64), then: (f64, f64)| (now.0 - then.0) / (now.1 - then.1).max(1.0);
+        ServerSide {
+            mean_batch: mean(self.batch, before.batch),
+            mean_queue_ms: mean(self.queue, before.queue) * 1000.0,
+        }
     }
 }
 
@@ -150,7 +171,14 @@ struct Row {
     outcomes: Outcomes,
     seconds: f64,
     comments_per_request: usize,
+    server: ServerSide,
+}
+
+/// What the server's /metrics say about a run: mean comments per forward pass, and mean
+/// time a comment waited in the queue (the client's latency also counts HTTP and the client).
+struct ServerSide {
     mean_batch: f64,
+    mean_queue_ms: f64,
 }
 
 impl Row {
@@ -169,7 +197,7 @@ impl Row {
             .map(|(status, n)| format!("{n}×{status}"))
             .collect();
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {:.1} |",
+            "| {} | {} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {:.1} | {:.0} |",
             self.name,
             ok.len(),
             self.ok_per_second(),
@@ -184,7 +212,8 @@ impl Row {
             } else {
                 other.join(" ")
             },
-            self.mean_batch,
+            self.server.mean_batch,
+            self.server.mean_queue_ms,
         );
     }
 }
@@ -197,7 +226,7 @@ async fn closed_loop(
     comments_per_request: usize,
     seconds: f64,
 ) -> Row {
-    let before = client.histogram("tact_batch_size").await;
+    let before = client.snapshot().await;
     let outcomes = Arc::new(Mutex::new(Outcomes::default()));
     let sent = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
@@ -229,7 +258,7 @@ async fn closed_loop(
         worker.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let after = client.histogram("tact_batch_size").await;
+    let server = client.snapshot().await.since(&before);
     let outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
     Row {
         name: if comments_per_request == 1 {
@@ -240,14 +269,14 @@ async fn closed_loop(
         outcomes,
         seconds: elapsed,
         comments_per_request,
-        mean_batch: (after.0 - before.0) / (after.1 - before.1).max(1.0),
+        server,
     }
 }
 
 /// Requests sent at a fixed rate whatever the answers (as independent users would);
 /// latency counts from when each request was due, so a slow server cannot hide it.
 async fn open_loop(client: &Arc<Client>, rate: f64, seconds: f64) -> Row {
-    let before = client.histogram("tact_batch_size").await;
+    let before = client.snapshot().await;
     let outcomes = Arc::new(Mutex::new(Outcomes::default()));
     let total = ((rate * seconds) as usize).min(MAX_REQUESTS_PER_RUN);
     let started = Instant::now();
@@ -265,14 +294,14 @@ async fn open_loop(client: &Arc<Client>, rate: f64, seconds: f64) -> Row {
         request.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let after = client.histogram("tact_batch_size").await;
+    let server = client.snapshot().await.since(&before);
     let outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
     Row {
         name: format!("open loop at {rate:.0} requests/s, 1 comment/request"),
         outcomes,
         seconds: elapsed,
         comments_per_request: 1,
-        mean_batch: (after.0 - before.0) / (after.1 - before.1).max(1.0),
+        server,
     }
 }
 
@@ -330,8 +359,8 @@ fn main() -> Result<(), String> {
         );
         // Warm the connection pool and the server's allocator.
         closed_loop(&client, 4, 1, 1.0).await;
-        println!("| run | 200s | requests/s | comments/s | p50 ms | p90 ms | p99 ms | max ms | 429s | other | mean batch |");
-        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("| run | 200s | requests/s | comments/s | p50 ms | p90 ms | p99 ms | max ms | 429s | other | mean batch | mean queue ms |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
         let mut sustainable: f64 = 0.0;
         for &clients in &args.concurrency {
             let mut row = closed_loop(&client, clients, 1, args.seconds).await;

@@ -347,7 +347,7 @@ async fn info_reports_model_heads_labels_policy_and_limits() {
     assert_eq!(info["labels"]["action"].as_array().unwrap().len(), 10);
     assert_eq!(info["limits"]["max_comments"], 64);
     assert_eq!(info["limits"]["request_timeout_ms"], 30_000);
-    assert_eq!(info["limits"]["max_queue_wait_ms"], 2_000);
+    assert_eq!(info["limits"]["max_queue_wait_ms"], 1_000);
     assert_eq!(info["limits"]["api_key_required"], false);
 }
 

@@ -38,7 +38,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_COMMENTS: usize = 64;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_MAX_QUEUE: usize = 128;
-pub const DEFAULT_MAX_QUEUE_WAIT_MS: u64 = 2_000;
+pub const DEFAULT_MAX_QUEUE_WAIT_MS: u64 = 1_000;
 pub const DEFAULT_MAX_BATCH_TOKENS: usize = 2048;
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
 
