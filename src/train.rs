@@ -244,6 +244,22 @@ fn seeded_varmap(rng: &mut Rng, dim: usize, hidden: usize) -> candle_core::Resul
     Ok(varmap)
 }
 
+/// Calibration-split loss of one head (0 intent, 1 sentiment, 2 abusive) at a temperature.
+fn calib_loss(
+    nets: &HeadNets,
+    x: &Tensor,
+    t: &Targets,
+    head: usize,
+    temp: f64,
+) -> candle_core::Result<f32> {
+    let loss = match head {
+        0 => intent_loss(nets, x, &t.intent.iter().collect::<Vec<_>>(), temp)?,
+        1 => sentiment_loss(nets, x, &t.sentiment.iter().collect::<Vec<_>>(), temp)?,
+        _ => abusive_loss(nets, x, &t.abusive.iter().collect::<Vec<_>>(), temp)?,
+    };
+    loss.to_scalar()
+}
+
 /// Calibration-split losses of the three heads at the given temperatures.
 fn calib_losses(
     nets: &HeadNets,
@@ -251,13 +267,10 @@ fn calib_losses(
     t: &Targets,
     temps: [f64; 3],
 ) -> candle_core::Result<[f32; 3]> {
-    let i: Vec<_> = t.intent.iter().collect();
-    let s: Vec<_> = t.sentiment.iter().collect();
-    let a: Vec<_> = t.abusive.iter().collect();
     Ok([
-        intent_loss(nets, x, &i, temps[0])?.to_scalar()?,
-        sentiment_loss(nets, x, &s, temps[1])?.to_scalar()?,
-        abusive_loss(nets, x, &a, temps[2])?.to_scalar()?,
+        calib_loss(nets, x, t, 0, temps[0])?,
+        calib_loss(nets, x, t, 1, temps[1])?,
+        calib_loss(nets, x, t, 2, temps[2])?,
     ])
 }
 
@@ -417,9 +430,7 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
     for head in 0..3 {
         let mut best_t = (f32::MAX, 1.0);
         for &t in &grid {
-            let mut ts = [1.0; 3];
-            ts[head] = t;
-            let l = calib_losses(&nets, &x_calib, &t_calib, ts)?[head];
+            let l = calib_loss(&nets, &x_calib, &t_calib, head, t)?;
             if l < best_t.0 {
                 best_t = (l, t);
             }

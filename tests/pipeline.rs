@@ -5,15 +5,6 @@ mod common;
 
 use tact::comment::{Comment, ThreadMessage};
 use tact::labels::{Action, Lang};
-use tact::pipeline::Pipeline;
-use tact::playbook::{Playbook, Policy};
-
-fn pipeline() -> Pipeline {
-    Pipeline::new(
-        tact::classify::Classifier::load(&common::config()).unwrap(),
-        Playbook::new(Policy::default_policy()),
-    )
-}
 
 fn comment(id: &str, text: &str) -> Comment {
     Comment {
@@ -35,7 +26,7 @@ fn clear_cases_in_every_language() {
         ("en-1", "Do you deliver to Leeds on Sundays?", Lang::En, Action::Answer),
         ("en-2", "The blender I got yesterday leaks all over the counter and the lid is cracked. Really disappointed.", Lang::En, Action::Resolve),
     ];
-    let p = pipeline();
+    let p = common::pipeline();
     let comments: Vec<Comment> = cases.iter().map(|c| comment(c.0, c.1)).collect();
     let decided = p.decide_all(comments, 8).unwrap();
     for (case, d) in cases.iter().zip(&decided) {
@@ -61,7 +52,7 @@ fn clear_cases_in_every_language() {
 
 #[test]
 fn abuse_is_removed_not_answered() {
-    let p = pipeline();
+    let p = common::pipeline();
     let d = p
         .decide_all(
             vec![comment(
@@ -83,7 +74,7 @@ fn abuse_is_removed_not_answered() {
 
 #[test]
 fn the_brand_already_answered_and_the_author_keeps_attacking() {
-    let p = pipeline();
+    let p = common::pipeline();
     let mut c = comment("rsra-1", "Tot nu mi-a venit comanda!!! Sunteți niște incompetenți, nu ați rezolvat nimic de două săptămâni.");
     c.author_id = Some("u-1".into());
     c.thread = vec![

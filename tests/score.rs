@@ -10,16 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use tact::comment::Comment;
-use tact::pipeline::Pipeline;
-use tact::playbook::{Playbook, Policy};
 
-/// The binary, with the heads the tests use (never a `TACT_HEADS_DIR` from the caller's shell).
+/// The binary, with the committed heads (never a `TACT_HEADS_DIR` from the caller's shell).
 fn tact_score() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tact"));
     cmd.arg("score").env_remove("TACT_HEADS_DIR");
-    if let Some(dir) = common::heads_dir() {
-        cmd.env("TACT_HEADS_DIR", dir);
-    }
     cmd
 }
 
@@ -516,8 +511,7 @@ fn threads_are_decided_as_the_service_decides_them() {
     let got = answers(&output);
 
     // The service's path, in process: the same pipeline, one batch.
-    let classifier = tact::classify::Classifier::load(&common::config_with_test_heads()).unwrap();
-    let pipeline = Pipeline::new(classifier, Playbook::new(Policy::default_policy()));
+    let pipeline = common::pipeline();
     let comments: Vec<Comment> = records
         .iter()
         .map(|r| serde_json::from_str(r).unwrap())

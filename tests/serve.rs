@@ -9,32 +9,15 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tact::classify::Classifier;
-use tact::pipeline::Pipeline;
-use tact::playbook::{Playbook, Policy};
+use tact::playbook::Policy;
 use tact::serve::{app, AppState, ServeConfig};
 use tower::ServiceExt;
-
-fn pipeline() -> Arc<Pipeline> {
-    static PIPELINE: OnceLock<Arc<Pipeline>> = OnceLock::new();
-    PIPELINE
-        .get_or_init(|| {
-            let classifier =
-                Classifier::load(&common::config_with_test_heads()).expect("the model loads");
-            Arc::new(Pipeline::new(
-                classifier,
-                Playbook::new(Policy::default_policy()),
-            ))
-        })
-        .clone()
-}
 
 /// A ready app with the given limits (the model is shared; each app has its own queue,
 /// model thread and metrics).
 async fn ready_app(config: ServeConfig) -> (AppState, Router) {
-    let model = pipeline();
+    let model = common::pipeline();
     let state = AppState::start(config, move || Ok(model)).expect("the app starts");
     state.until_ready().await.expect("the model is ready");
     (state.clone(), app(state))
@@ -283,7 +266,7 @@ async fn a_very_long_comment_is_decided_on_its_truncated_text() {
 #[tokio::test]
 async fn health_is_up_while_the_model_loads_and_ready_waits_for_it() {
     let (release, wait) = std::sync::mpsc::channel::<()>();
-    let model = pipeline();
+    let model = common::pipeline();
     let state = AppState::start(ServeConfig::default(), move || {
         wait.recv().ok();
         Ok(model)

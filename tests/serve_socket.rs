@@ -8,27 +8,9 @@ use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use tact::classify::Classifier;
-use tact::pipeline::Pipeline;
-use tact::playbook::{Playbook, Policy};
 use tact::serve::{AppState, ModelStatus, ServeConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn pipeline() -> Arc<Pipeline> {
-    static PIPELINE: OnceLock<Arc<Pipeline>> = OnceLock::new();
-    PIPELINE
-        .get_or_init(|| {
-            let classifier =
-                Classifier::load(&common::config_with_test_heads()).expect("the model loads");
-            Arc::new(Pipeline::new(
-                classifier,
-                Playbook::new(Policy::default_policy()),
-            ))
-        })
-        .clone()
-}
 
 /// Serves `config` on an ephemeral loopback port until `stop` is sent.
 async fn start_server(
@@ -39,7 +21,7 @@ async fn start_server(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
 ) {
-    let model = pipeline();
+    let model = common::pipeline();
     let state = AppState::start(config, move || Ok(model)).unwrap();
     state.until_ready().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -210,10 +192,7 @@ async fn the_binary_drains_in_flight_requests_on_sigterm_and_exits_cleanly() {
         .env_remove("TACT_API_KEY")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    match common::heads_dir() {
-        Some(dir) => command.env("TACT_HEADS_DIR", dir),
-        None => command.env_remove("TACT_HEADS_DIR"),
-    };
+    command.env_remove("TACT_HEADS_DIR");
     let mut child = command.spawn().unwrap();
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let (address_tx, address_rx) = std::sync::mpsc::channel();

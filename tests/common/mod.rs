@@ -56,42 +56,15 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 /// A heads directory for tests that run the `tact` binary or load the pipeline: `None` when
 /// the committed heads load (use them), otherwise random heads of the right shape written
 /// once per test binary, so the plumbing is tested before trained heads are committed.
-pub fn heads_dir() -> Option<PathBuf> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if tact::model::Heads::builtin().is_ok() {
-            return None;
-        }
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("random-heads-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("heads dir");
-        let varmap = candle_nn::VarMap::new();
-        let vb = candle_nn::VarBuilder::from_varmap(
-            &varmap,
-            candle_core::DType::F32,
-            &candle_core::Device::Cpu,
-        );
-        let dim = encoder(WeightFormat::F32).hidden_size();
-        tact::model::heads::HeadNets::new(vb, dim, 8).expect("random heads");
-        varmap
-            .save(dir.join("heads.safetensors"))
-            .expect("heads.safetensors");
-        let card = serde_json::json!({
-            "embedding_dim": dim, "hidden_dim": 8,
-            "temperature": {"intent": 1.0, "sentiment": 1.0, "abusive": 1.0},
-            "max_tokens": DEFAULT_MAX_TOKENS, "weight_format": "f32",
-            "trained_at": "", "command": "random heads for tests", "seed": 0
-        });
-        std::fs::write(dir.join("heads.json"), card.to_string()).expect("heads.json");
-        Some(dir)
-    })
-    .clone()
-}
 
-/// The model configuration with [`heads_dir`]'s heads.
-pub fn config_with_test_heads() -> ModelConfig {
-    ModelConfig {
-        heads_dir: heads_dir(),
-        ..config()
-    }
+/// The real model and the default playbook, loaded once per test binary.
+pub fn pipeline() -> std::sync::Arc<tact::pipeline::Pipeline> {
+    static PIPELINE: OnceLock<std::sync::Arc<tact::pipeline::Pipeline>> = OnceLock::new();
+    PIPELINE
+        .get_or_init(|| {
+            let classifier = Classifier::load(&config()).expect("the model loads");
+            let playbook = tact::playbook::Playbook::new(tact::playbook::Policy::default_policy());
+            std::sync::Arc::new(tact::pipeline::Pipeline::new(classifier, playbook))
+        })
+        .clone()
 }
