@@ -4,7 +4,7 @@
 //! whole pipeline (tokenise, encode, heads, playbook); and the process's peak RSS.
 
 use crate::classify::{length_sorted_batches, Classifier};
-use crate::model::Tokens;
+use crate::model::{Encoder, Tokens};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -31,6 +31,62 @@ pub struct BenchReport {
     pub batch1_p99_ms: f64,
     pub pipeline_texts_per_s: f64,
     pub peak_rss_mb: f64,
+    /// Agreement with the f32 reference encoder on every text (absent for f32 itself).
+    pub accuracy: Option<Accuracy>,
+}
+
+/// How closely one encoder's vectors follow the reference encoder's, text by text.
+#[derive(Debug, Serialize)]
+pub struct Accuracy {
+    pub reference: crate::model::WeightFormat,
+    pub texts: usize,
+    pub min_cosine: f64,
+    pub mean_cosine: f64,
+    /// Line of the corpus (0-based, blank lines skipped) with the lowest cosine.
+    pub worst_text: usize,
+}
+
+/// Embeds every text with both encoders and compares each pair of vectors.
+pub fn accuracy(
+    encoder: &Encoder,
+    reference: &Encoder,
+    texts: &[&str],
+    batch: usize,
+) -> anyhow::Result<Accuracy> {
+    let embed_all = |e: &Encoder| -> anyhow::Result<Vec<Vec<f32>>> {
+        let tokens: Vec<Tokens> = texts
+            .iter()
+            .map(|t| e.tokenize(t))
+            .collect::<Result<_, _>>()?;
+        let mut out = vec![Vec::new(); texts.len()];
+        for chunk in length_sorted_batches(&tokens, batch) {
+            let b: Vec<Tokens> = chunk.iter().map(|&i| tokens[i].clone()).collect();
+            for (i, v) in chunk.into_iter().zip(e.embed_tokens(&b)?) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    };
+    let (got, want) = (embed_all(encoder)?, embed_all(reference)?);
+    // Both are unit vectors, so the dot product is the cosine.
+    let cosines: Vec<f64> = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x * y) as f64).sum())
+        .collect();
+    let (worst_text, min_cosine) = cosines
+        .iter()
+        .copied()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or((0, 1.0));
+    Ok(Accuracy {
+        reference: reference.format(),
+        texts: texts.len(),
+        min_cosine,
+        mean_cosine: cosines.iter().sum::<f64>() / cosines.len().max(1) as f64,
+        worst_text,
+    })
 }
 
 /// Peak resident set size of this process (VmHWM), in MiB; 0 where /proc is absent.
@@ -109,7 +165,7 @@ pub fn run(
         tokens,
         batch: cfg.batch,
         weight_format: c.encoder.format(),
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        threads: c.encoder.threads(),
         encoder_texts_per_s: texts.len() as f64 / secs,
         encoder_tokens_per_s: tokens as f64 / secs,
         encoder_runs_s: runs,
@@ -118,6 +174,7 @@ pub fn run(
         batch1_p99_ms: percentile(&latencies, 0.99),
         pipeline_texts_per_s: texts.len() as f64 / pipeline_secs,
         peak_rss_mb: peak_rss_mb(),
+        accuracy: None,
     })
 }
 
@@ -148,6 +205,12 @@ impl BenchReport {
         ];
         for (name, v) in rows {
             println!("{name:<34} {v:>12.1}");
+        }
+        if let Some(a) = &self.accuracy {
+            println!(
+                "cosine to {} on {} texts: min {:.5} (line {}), mean {:.5}",
+                a.reference, a.texts, a.min_cosine, a.worst_text, a.mean_cosine
+            );
         }
     }
 }

@@ -17,6 +17,8 @@ pub struct ModelConfig {
     pub weight_format: WeightFormat,
     /// Tokens per text (including `<s>`, `</s>` and the `query: ` prefix); the rest is cut.
     pub max_tokens: usize,
+    /// Threads for the int8 encoder (0 = one per core).
+    pub threads: usize,
 }
 
 /// The default token limit: p95 of real comments is ~60 tokens, and 256 keeps a long
@@ -44,6 +46,7 @@ impl Classifier {
             &files.tokenizer,
             config.weight_format,
             config.max_tokens,
+            config.threads,
         )?;
         let heads = match &config.heads_dir {
             Some(dir) => Heads::load(dir)?,

@@ -31,14 +31,23 @@ pub struct ModelArgs {
     /// A directory with heads.json + heads.safetensors (default: the committed heads).
     #[arg(long, env = "TACT_HEADS_DIR")]
     pub heads_dir: Option<PathBuf>,
-    /// How the encoder runs its Q4_0 weights.
-    #[arg(long, env = "TACT_WEIGHTS", value_enum, default_value = "f32")]
+    /// How the encoder runs its Q4_0 weights (default: int8 where the CPU has AVX-512 VNNI,
+    /// else f32).
+    #[arg(long, env = "TACT_WEIGHTS", value_enum, default_value_t = WeightFormat::best_for_this_cpu())]
     pub weights: WeightFormat,
+    /// Threads the int8 encoder runs on (0 = one per core).
+    #[arg(long, env = "TACT_THREADS", default_value_t = 0)]
+    pub threads: usize,
     /// Tokens per comment (incl. specials and the `query: ` prefix); the rest is ignored.
     #[arg(long, env = "TACT_MAX_TOKENS", default_value_t = DEFAULT_MAX_TOKENS)]
     pub max_tokens: usize,
     /// Texts per forward pass.
-    #[arg(long, env = "TACT_BATCH_SIZE", default_value_t = 32)]
+    #[arg(
+        long,
+        visible_alias = "batch",
+        env = "TACT_BATCH_SIZE",
+        default_value_t = 32
+    )]
     pub batch_size: usize,
 }
 
@@ -52,6 +61,7 @@ impl ModelArgs {
             heads_dir: self.heads_dir.clone(),
             weight_format: self.weights,
             max_tokens: self.max_tokens,
+            threads: self.threads,
         }
     }
 
@@ -66,6 +76,7 @@ impl ModelArgs {
             &files.tokenizer,
             self.weights,
             self.max_tokens,
+            self.threads,
         )?)
     }
 }
@@ -180,13 +191,16 @@ pub enum Command {
         )]
         corpus: PathBuf,
         /// Timed passes over the corpus; the median counts.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, env = "TACT_BENCH_RUNS", default_value_t = 3)]
         runs: usize,
         /// Texts timed one at a time for the batch-1 figures.
-        #[arg(long, default_value_t = 300)]
+        #[arg(long, env = "TACT_BENCH_LATENCY_TEXTS", default_value_t = 300)]
         latency_texts: usize,
+        /// Skip the accuracy check (every text's cosine to the f32 encoder's vector).
+        #[arg(long, env = "TACT_BENCH_SKIP_ACCURACY")]
+        skip_accuracy: bool,
         /// Print one JSON object instead of a table.
-        #[arg(long)]
+        #[arg(long, env = "TACT_BENCH_JSON")]
         json: bool,
         #[command(flatten)]
         model: ModelArgs,
@@ -296,9 +310,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             corpus,
             runs,
             latency_texts,
+            skip_accuracy,
             json,
             model,
-        } => bench(&corpus, runs, latency_texts, json, &model),
+        } => bench(&corpus, runs, latency_texts, skip_accuracy, json, &model),
     }
 }
 
@@ -335,6 +350,7 @@ fn bench(
     corpus: &std::path::Path,
     runs: usize,
     latency_texts: usize,
+    skip_accuracy: bool,
     json: bool,
     model: &ModelArgs,
 ) -> anyhow::Result<ExitCode> {
@@ -347,10 +363,25 @@ fn bench(
         runs,
         latency_texts,
     };
-    let report = crate::bench::run(&classifier, &texts, &cfg, |texts| {
+    let mut report = crate::bench::run(&classifier, &texts, &cfg, |texts| {
         classifier.classify(texts, model.batch_size)?;
         Ok(())
     })?;
+    // After the timed part, so the reference's memory is not in the peak RSS figure.
+    if !skip_accuracy && model.weights != WeightFormat::F32 {
+        let reference = ModelArgs {
+            weights: WeightFormat::F32,
+            ..model.clone()
+        }
+        .load_encoder_only()
+        .context("loading the f32 reference encoder")?;
+        report.accuracy = Some(crate::bench::accuracy(
+            &classifier.encoder,
+            &reference,
+            &texts,
+            model.batch_size,
+        )?);
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -29,7 +29,7 @@ impl EmbeddingCache {
     pub fn open(dir: &Path, enc: &Encoder) -> std::io::Result<Self> {
         let dim = enc.hidden_size();
         let name = format!(
-            "embeddings-{:?}-{}-{dim}.bin",
+            "embeddings-{}-{}-{dim}.bin",
             enc.format(),
             enc.max_tokens()
         )

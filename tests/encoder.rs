@@ -53,6 +53,11 @@ fn f32_weights_match_the_reference() {
 }
 
 #[test]
+fn int8_kernels_stay_close_to_the_reference() {
+    check_against_reference(WeightFormat::Int8, 0.99);
+}
+
+#[test]
 fn q4_matmul_stays_close_to_the_reference() {
     check_against_reference(WeightFormat::Q4, 0.99);
 }

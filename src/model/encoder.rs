@@ -5,11 +5,13 @@
 //! carries an attention mask, so padding changes no vector; sentence vectors are the mean of
 //! the final hidden states over real tokens only, L2-normalised, as E5 was trained.
 //!
-//! The weights arrive as Q4_0 blocks. They can run two ways ([`WeightFormat`]): dequantised to
-//! f32 once at load (plain f32 matmuls), or kept as Q4_0 and multiplied by candle's quantised
-//! matmul. The word-embedding table stays Q4_0 in both (250k rows would be 384 MB as f32);
-//! only the rows of the tokens in a batch are dequantised.
+//! The weights arrive as Q4_0 blocks. They can run three ways ([`WeightFormat`]): re-quantised
+//! to int8 for integer dot products ([`super::int8`], the fast path), dequantised to f32 once
+//! at load (candle's f32 matmuls, the reference), or kept as Q4_0 and multiplied by candle's
+//! quantised matmul. The word-embedding table stays Q4_0 in every case (250k rows would be
+//! 384 MB as f32); only the rows of the tokens in a batch are dequantised.
 
+use super::int8::Int8Bert;
 use super::q4file::{dequantize_q4, Q4File, Shape, Q4_BLOCK, Q4_BLOCK_BYTES};
 use super::ModelError;
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
@@ -24,10 +26,39 @@ pub const QUERY_PREFIX: &str = "query: ";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WeightFormat {
-    /// Dequantised to f32 at load; f32 matmuls.
+    /// Int8 weights (one scale per output), u8 activations (one scale per token), integer dot
+    /// products with AVX-512 VNNI; unpadded batches. The default where the CPU has VNNI.
+    Int8,
+    /// Dequantised to f32 at load; candle's f32 matmuls. The reference, and the default on
+    /// CPUs without VNNI.
     F32,
     /// Kept as Q4_0 blocks; candle's quantised matmul (activations quantised to Q8_0).
     Q4,
+}
+
+impl WeightFormat {
+    /// The fastest format this CPU runs well.
+    pub fn best_for_this_cpu() -> Self {
+        if super::gemm::has_vnni() {
+            WeightFormat::Int8
+        } else {
+            WeightFormat::F32
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightFormat::Int8 => "int8",
+            WeightFormat::F32 => "f32",
+            WeightFormat::Q4 => "q4",
+        }
+    }
+}
+
+impl std::fmt::Display for WeightFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// One tokenised text, ready for the model.
@@ -40,18 +71,26 @@ pub struct Tokens {
 
 pub struct Encoder {
     tokenizer: Tokenizer,
-    bert: Bert,
+    backend: Backend,
+    shape: Shape,
     max_tokens: usize,
     format: WeightFormat,
 }
 
+enum Backend {
+    Candle(Bert),
+    Int8(Int8Bert),
+}
+
 impl Encoder {
-    /// Loads the encoder from the weights file and the tokenizer file.
+    /// Loads the encoder from the weights file and the tokenizer file. `threads` sizes the
+    /// int8 path's pool (0 = one per core); the candle paths use candle's own.
     pub fn load(
         weights: &Path,
         tokenizer: &Path,
         format: WeightFormat,
         max_tokens: usize,
+        threads: usize,
     ) -> Result<Self, ModelError> {
         let file = Q4File::read(weights)?;
         if max_tokens < 3 || max_tokens > file.shape.max_positions {
@@ -73,17 +112,29 @@ impl Encoder {
             }))
             .map_err(|e| ModelError::Config(e.to_string()))?;
         tokenizer.with_padding(None);
-        let bert = Bert::load(&file, format)?;
+        let backend = match format {
+            WeightFormat::Int8 => Backend::Int8(Int8Bert::load(&file, threads)?),
+            WeightFormat::F32 | WeightFormat::Q4 => Backend::Candle(Bert::load(&file, format)?),
+        };
         Ok(Self {
             tokenizer,
-            bert,
+            backend,
+            shape: file.shape,
             max_tokens,
             format,
         })
     }
 
     pub fn hidden_size(&self) -> usize {
-        self.bert.shape.hidden
+        self.shape.hidden
+    }
+
+    /// Threads the forward pass runs on.
+    pub fn threads(&self) -> usize {
+        match &self.backend {
+            Backend::Int8(bert) => bert.threads(),
+            Backend::Candle(_) => candle_core::utils::get_num_threads(),
+        }
     }
 
     pub fn max_tokens(&self) -> usize {
@@ -116,7 +167,10 @@ impl Encoder {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.bert.embed(batch)?)
+        match &self.backend {
+            Backend::Candle(bert) => bert.embed(batch),
+            Backend::Int8(bert) => bert.embed(batch),
+        }
     }
 
     /// Tokenises and embeds, in one batch.
@@ -155,7 +209,7 @@ impl Linear {
         let blocks = file.q4_blocks(&format!("{name}.w"), rows, cols)?;
         let bias = Tensor::from_vec(file.f32s(&format!("{name}.b"), rows)?, rows, &Device::Cpu)?;
         Ok(match format {
-            WeightFormat::F32 => {
+            WeightFormat::F32 | WeightFormat::Int8 => {
                 let mut w = vec![0f32; rows * cols];
                 dequantize_q4(blocks, &mut w);
                 // Stored transposed so the matmul reads the weight contiguously.
@@ -214,20 +268,20 @@ struct Layer {
     output_norm: LayerNorm,
 }
 
-struct Bert {
-    shape: Shape,
+/// Word + position + token-type embeddings, before their layer norm; shared by both backends.
+pub(super) struct TokenEmbeddings {
+    vocab: usize,
+    hidden: usize,
     /// Q4_0 blocks of the [vocab, hidden] word-embedding table.
     word_blocks: Vec<u8>,
     /// Position embeddings + token-type 0 embedding, folded: [max_positions, hidden].
     position_and_type: Vec<f32>,
-    embedding_norm: LayerNorm,
-    layers: Vec<Layer>,
 }
 
-impl Bert {
-    fn load(file: &Q4File, format: WeightFormat) -> Result<Self, ModelError> {
+impl TokenEmbeddings {
+    pub(super) fn load(file: &Q4File) -> Result<Self, ModelError> {
         let s = file.shape;
-        let (h, ff) = (s.hidden, s.intermediate);
+        let h = s.hidden;
         let word_blocks = file.q4_blocks("emb.word", s.vocab, h)?.to_vec();
         let mut position_and_type = file.f32s("emb.pos", s.max_positions * h)?;
         let token_type = file.f32s("emb.type", s.type_vocab * h)?;
@@ -236,6 +290,41 @@ impl Bert {
                 .zip(&token_type[..h])
                 .for_each(|(p, t)| *p += t);
         }
+        Ok(Self {
+            vocab: s.vocab,
+            hidden: h,
+            word_blocks,
+            position_and_type,
+        })
+    }
+
+    /// Writes the embedding of token `id` at position `pos` into `out` (`hidden` long).
+    pub(super) fn write(&self, id: u32, pos: usize, out: &mut [f32]) -> Result<(), ModelError> {
+        let (id, h) = (id as usize, self.hidden);
+        if id >= self.vocab {
+            return Err(ModelError::Inference(format!(
+                "token id {id} outside the vocabulary"
+            )));
+        }
+        let row_bytes = h / Q4_BLOCK * Q4_BLOCK_BYTES;
+        dequantize_q4(&self.word_blocks[id * row_bytes..(id + 1) * row_bytes], out);
+        let pos = &self.position_and_type[pos * h..(pos + 1) * h];
+        out.iter_mut().zip(pos).for_each(|(o, e)| *o += e);
+        Ok(())
+    }
+}
+
+struct Bert {
+    shape: Shape,
+    embeddings: TokenEmbeddings,
+    embedding_norm: LayerNorm,
+    layers: Vec<Layer>,
+}
+
+impl Bert {
+    fn load(file: &Q4File, format: WeightFormat) -> Result<Self, ModelError> {
+        let s = file.shape;
+        let (h, ff) = (s.hidden, s.intermediate);
         let eps = s.layer_norm_eps;
         let layers = (0..s.layers)
             .map(|l| {
@@ -256,8 +345,7 @@ impl Bert {
             .collect::<Result<Vec<_>, ModelError>>()?;
         Ok(Self {
             shape: s,
-            word_blocks,
-            position_and_type,
+            embeddings: TokenEmbeddings::load(file)?,
             embedding_norm: LayerNorm::load(file, "emb.ln", h, eps)?,
             layers,
         })
@@ -266,20 +354,11 @@ impl Bert {
     /// Word + position + type embeddings for a padded batch: [batch × len, hidden].
     fn embeddings(&self, batch: &[Tokens], len: usize) -> Result<Tensor, ModelError> {
         let h = self.shape.hidden;
-        let row_bytes = h / Q4_BLOCK * Q4_BLOCK_BYTES;
         let mut x = vec![0f32; batch.len() * len * h];
         for (b, tokens) in batch.iter().enumerate() {
             for (p, &id) in tokens.ids.iter().enumerate() {
-                let id = id as usize;
-                if id >= self.shape.vocab {
-                    return Err(ModelError::Inference(format!(
-                        "token id {id} outside the vocabulary"
-                    )));
-                }
                 let out = &mut x[(b * len + p) * h..(b * len + p + 1) * h];
-                dequantize_q4(&self.word_blocks[id * row_bytes..(id + 1) * row_bytes], out);
-                let pos = &self.position_and_type[p * h..(p + 1) * h];
-                out.iter_mut().zip(pos).for_each(|(o, e)| *o += e);
+                self.embeddings.write(id, p, out)?;
             }
         }
         Ok(Tensor::from_vec(x, (batch.len() * len, h), &Device::Cpu)?)

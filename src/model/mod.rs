@@ -1,10 +1,13 @@
 //! The model layer: obtaining the encoder's files ([`fetch`]), reading the Q4_0 weights
-//! ([`q4file`]), the BERT encoder on candle ([`encoder`]) and the classification heads over
-//! its sentence vectors ([`heads`]). Nothing here knows about HTTP, archives or the playbook.
+//! ([`q4file`]), the BERT encoder ([`encoder`]: on candle, or on the int8 kernels of `int8`,
+//! `gemm` and `ops`) and the classification heads over its sentence vectors ([`heads`]). Nothing here knows about HTTP, archives or the playbook.
 
 pub mod encoder;
 pub mod fetch;
+mod gemm;
 pub mod heads;
+mod int8;
+mod ops;
 pub mod q4file;
 
 pub use encoder::{Encoder, Tokens, WeightFormat};

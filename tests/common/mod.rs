@@ -22,13 +22,15 @@ pub fn files() -> &'static ModelFiles {
 pub fn encoder(format: WeightFormat) -> &'static Encoder {
     static F32: OnceLock<Encoder> = OnceLock::new();
     static Q4: OnceLock<Encoder> = OnceLock::new();
+    static INT8: OnceLock<Encoder> = OnceLock::new();
     let cell = match format {
         WeightFormat::F32 => &F32,
         WeightFormat::Q4 => &Q4,
+        WeightFormat::Int8 => &INT8,
     };
     cell.get_or_init(|| {
         let f = files();
-        Encoder::load(&f.weights, &f.tokenizer, format, 512).expect("encoder")
+        Encoder::load(&f.weights, &f.tokenizer, format, 512, 0).expect("encoder")
     })
 }
 
@@ -36,8 +38,9 @@ pub fn config() -> ModelConfig {
     ModelConfig {
         model_dir: model_dir(),
         heads_dir: None,
-        weight_format: WeightFormat::F32,
+        weight_format: WeightFormat::best_for_this_cpu(),
         max_tokens: DEFAULT_MAX_TOKENS,
+        threads: 0,
     }
 }
 

@@ -1,0 +1,415 @@
+//! Integer matrix multiplication for the int8 encoder's linear layers.
+//!
+//! Weights are int8 with one scale per output column, packed once at load in the order the
+//! AVX-512 VNNI instruction `vpdpbusd` reads them. Activations are quantised per row (per
+//! token) to u8 with a +128 offset, because `vpdpbusd` multiplies unsigned by signed bytes;
+//! the offset's contribution, 128 × Σₖ w, is precomputed per column and subtracted. Sums are
+//! exact int32 until the epilogue turns them back into f32 and adds the bias (plus GELU or a
+//! residual), so the only rounding is the two quantisations.
+//!
+//! CPUs without VNNI run a plain loop over the same packed data, which gives the same numbers
+//! and is what the VNNI kernel is tested against.
+
+use super::ops::{self, simd_twin};
+use rayon::prelude::*;
+use std::ops::Range;
+
+/// Output columns per packed block: four 16-lane registers.
+const BLOCK_COLS: usize = 64;
+/// Bytes of one block per group of 4 inputs (64 columns × 4 bytes).
+const BLOCK_STEP: usize = BLOCK_COLS * 4;
+/// Rows per register tile: 6 rows × 4 registers = 24 accumulators, leaving room for the
+/// weights and the broadcast row in the 32 registers.
+const TILE_ROWS: usize = 6;
+
+/// A linear layer `y = x·Wᵀ + b` with int8 weights, packed for [`matmul`].
+pub struct Int8Linear {
+    pub inputs: usize,
+    pub outputs: usize,
+    /// `[outputs/64][inputs/4][64][4]`: for each block, 4 consecutive inputs of each column.
+    packed: Vec<i8>,
+    /// Per output column: the weight scale.
+    scale: Vec<f32>,
+    /// Per output column: 128 × Σ of its int8 weights (the u8 offset's share of each sum).
+    offset: Vec<i32>,
+    bias: Vec<f32>,
+}
+
+impl Int8Linear {
+    /// Quantises `weight` (`[outputs][inputs]`, row-major as in PyTorch) per output column.
+    pub fn new(weight: &[f32], bias: Vec<f32>, outputs: usize, inputs: usize) -> Self {
+        assert!(
+            outputs % BLOCK_COLS == 0 && inputs % 4 == 0,
+            "layer {outputs}×{inputs} is not a multiple of {BLOCK_COLS}×4"
+        );
+        assert_eq!(weight.len(), outputs * inputs);
+        assert_eq!(bias.len(), outputs);
+        let mut packed = vec![0i8; outputs * inputs];
+        let mut scale = vec![0f32; outputs];
+        let mut offset = vec![0i32; outputs];
+        for (n, row) in weight.chunks_exact(inputs).enumerate() {
+            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+            scale[n] = if max > 0.0 { max / 127.0 } else { 1.0 };
+            let (block, col) = (n / BLOCK_COLS, n % BLOCK_COLS);
+            let mut sum = 0i32;
+            for (k, &v) in row.iter().enumerate() {
+                let q = (v / scale[n]).round().clamp(-127.0, 127.0) as i8;
+                sum += q as i32;
+                packed[block * inputs * BLOCK_COLS + (k / 4) * BLOCK_STEP + col * 4 + k % 4] = q;
+            }
+            offset[n] = 128 * sum;
+        }
+        Self {
+            inputs,
+            outputs,
+            packed,
+            scale,
+            offset,
+            bias,
+        }
+    }
+
+    fn blocks(&self) -> usize {
+        self.outputs / BLOCK_COLS
+    }
+}
+
+/// Rows of activations quantised to u8 (+128 offset), one scale per row; reused across calls.
+#[derive(Default)]
+pub struct QuantizedRows {
+    pub cols: usize,
+    data: Vec<u8>,
+    scale: Vec<f32>,
+}
+
+impl QuantizedRows {
+    pub fn rows(&self) -> usize {
+        self.scale.len()
+    }
+
+    /// Quantises `x` (`rows × cols`, row-major) symmetrically per row.
+    pub fn quantize(&mut self, x: &[f32], cols: usize) {
+        let rows = x.len() / cols;
+        self.cols = cols;
+        self.data.resize(rows * cols, 0);
+        self.scale.resize(rows, 0.0);
+        quantize_rows(x, cols, &mut self.data, &mut self.scale);
+    }
+}
+
+simd_twin! {
+    fn quantize_rows(x: &[f32], cols: usize, data: &mut [u8], scale: &mut [f32]) {
+        for ((row, out), s) in x.chunks_exact(cols).zip(data.chunks_exact_mut(cols)).zip(scale) {
+            let max = row.iter().fold(0f32, |m, v| if v.abs() > m { v.abs() } else { m });
+            *s = if max > 0.0 { max / 127.0 } else { 1.0 };
+            let inv = 1.0 / *s;
+            for (o, v) in out.iter_mut().zip(row) {
+                *o = ((v * inv).round() + 128.0) as u8;
+            }
+        }
+    }
+}
+
+/// What happens to each output after `x·Wᵀ + b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Epilogue {
+    /// `out = x·Wᵀ + b`
+    Bias,
+    /// `out = gelu(x·Wᵀ + b)`
+    BiasGelu,
+    /// `out += x·Wᵀ + b` (`out` holds the residual stream)
+    AddTo,
+}
+
+/// `out = epilogue(a·Wᵀ + b)`, `out` being `a.rows() × w.outputs`, on the current rayon pool's
+/// threads (each takes a share of the column blocks).
+pub fn matmul(a: &QuantizedRows, w: &Int8Linear, out: &mut [f32], epilogue: Epilogue) {
+    assert_eq!(a.cols, w.inputs, "activation width vs layer inputs");
+    assert_eq!(out.len(), a.rows() * w.outputs, "output size");
+    let parts = rayon::current_num_threads().clamp(1, w.blocks());
+    let out = SharedMut(out.as_mut_ptr());
+    (0..parts).into_par_iter().for_each(|p| {
+        let blocks = w.blocks() * p / parts..w.blocks() * (p + 1) / parts;
+        // SAFETY: each part writes only its own column blocks of `out`.
+        unsafe { matmul_blocks(a, w, out, epilogue, blocks) }
+    });
+}
+
+/// A pointer into the output that several threads write disjoint parts of.
+#[derive(Clone, Copy)]
+struct SharedMut(*mut f32);
+// SAFETY: writers are given disjoint ranges (see `matmul`).
+unsafe impl Send for SharedMut {}
+unsafe impl Sync for SharedMut {}
+
+/// Whether this CPU has the int8 dot-product instructions [`matmul`] is fast with.
+pub fn has_vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        ops::has_avx512() && std::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// # Safety
+/// No other thread may touch `out`'s columns in `blocks` meanwhile.
+unsafe fn matmul_blocks(
+    a: &QuantizedRows,
+    w: &Int8Linear,
+    out: SharedMut,
+    epilogue: Epilogue,
+    blocks: Range<usize>,
+) {
+    let mut tile = [[0i32; BLOCK_COLS]; TILE_ROWS];
+    for row0 in (0..a.rows()).step_by(TILE_ROWS) {
+        let rows = TILE_ROWS.min(a.rows() - row0);
+        for block in blocks.clone() {
+            integer_tile(a, w, row0, rows, block, &mut tile);
+            for (r, sums) in tile[..rows].iter().enumerate() {
+                let row = row0 + r;
+                let first = block * BLOCK_COLS;
+                let dst =
+                    std::slice::from_raw_parts_mut(out.0.add(row * w.outputs + first), BLOCK_COLS);
+                finish(
+                    sums,
+                    a.scale[row],
+                    &w.scale[first..first + BLOCK_COLS],
+                    &w.offset[first..first + BLOCK_COLS],
+                    &w.bias[first..first + BLOCK_COLS],
+                    dst,
+                    epilogue,
+                );
+            }
+        }
+    }
+}
+
+simd_twin! {
+    /// Integer sums → f32 outputs for one row of a tile.
+    fn finish(
+        sums: &[i32; BLOCK_COLS],
+        row_scale: f32,
+        scale: &[f32],
+        offset: &[i32],
+        bias: &[f32],
+        dst: &mut [f32],
+        epilogue: Epilogue,
+    ) {
+        let values = sums.iter().zip(offset).zip(scale).zip(bias);
+        match epilogue {
+            Epilogue::Bias => {
+                for (d, (((s, o), c), b)) in dst.iter_mut().zip(values) {
+                    *d = (s - o) as f32 * (row_scale * c) + b;
+                }
+            }
+            Epilogue::BiasGelu => {
+                for (d, (((s, o), c), b)) in dst.iter_mut().zip(values) {
+                    *d = ops::gelu((s - o) as f32 * (row_scale * c) + b);
+                }
+            }
+            Epilogue::AddTo => {
+                for (d, (((s, o), c), b)) in dst.iter_mut().zip(values) {
+                    *d += (s - o) as f32 * (row_scale * c) + b;
+                }
+            }
+        }
+    }
+}
+
+/// Integer sums of rows `row0..row0+rows` of `a` with the 64 columns of `block`.
+fn integer_tile(
+    a: &QuantizedRows,
+    w: &Int8Linear,
+    row0: usize,
+    rows: usize,
+    block: usize,
+    tile: &mut [[i32; BLOCK_COLS]; TILE_ROWS],
+) {
+    let k = a.cols;
+    let packed = &w.packed[block * k * BLOCK_COLS..(block + 1) * k * BLOCK_COLS];
+    let a_rows = &a.data[row0 * k..(row0 + rows) * k];
+    #[cfg(target_arch = "x86_64")]
+    if has_vnni() {
+        // SAFETY: the CPU has VNNI; the slices hold `rows` rows of `k` and one packed block.
+        unsafe {
+            match rows {
+                6 => vnni::tile::<6>(a_rows, packed, k, tile),
+                5 => vnni::tile::<5>(a_rows, packed, k, tile),
+                4 => vnni::tile::<4>(a_rows, packed, k, tile),
+                3 => vnni::tile::<3>(a_rows, packed, k, tile),
+                2 => vnni::tile::<2>(a_rows, packed, k, tile),
+                _ => vnni::tile::<1>(a_rows, packed, k, tile),
+            }
+        }
+        return;
+    }
+    for (r, row) in a_rows.chunks_exact(k).enumerate() {
+        let sums = &mut tile[r];
+        sums.fill(0);
+        for (group, step) in row.chunks_exact(4).zip(packed.chunks_exact(BLOCK_STEP)) {
+            for (col, s) in sums.iter_mut().enumerate() {
+                let wv = &step[col * 4..col * 4 + 4];
+                *s += (0..4).map(|i| group[i] as i32 * wv[i] as i32).sum::<i32>();
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod vnni {
+    use super::{BLOCK_COLS, BLOCK_STEP, TILE_ROWS};
+    use std::arch::x86_64::*;
+
+    /// `ROWS` rows × 64 columns of int32 sums, all in registers until the end.
+    ///
+    /// # Safety
+    /// Needs AVX-512 F/BW/VNNI; `a` holds `ROWS` rows of `k` bytes, `packed` one block.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub unsafe fn tile<const ROWS: usize>(
+        a: &[u8],
+        packed: &[i8],
+        k: usize,
+        tile: &mut [[i32; BLOCK_COLS]; TILE_ROWS],
+    ) {
+        debug_assert!(a.len() >= ROWS * k && packed.len() >= k / 4 * BLOCK_STEP);
+        let mut acc = [[_mm512_setzero_si512(); 4]; ROWS];
+        let a = a.as_ptr();
+        let mut w = packed.as_ptr();
+        for group in 0..k / 4 {
+            let w0 = _mm512_loadu_si512(w as *const _);
+            let w1 = _mm512_loadu_si512(w.add(64) as *const _);
+            let w2 = _mm512_loadu_si512(w.add(128) as *const _);
+            let w3 = _mm512_loadu_si512(w.add(192) as *const _);
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let x =
+                    _mm512_set1_epi32((a.add(r * k + group * 4) as *const i32).read_unaligned());
+                acc[0] = _mm512_dpbusd_epi32(acc[0], x, w0);
+                acc[1] = _mm512_dpbusd_epi32(acc[1], x, w1);
+                acc[2] = _mm512_dpbusd_epi32(acc[2], x, w2);
+                acc[3] = _mm512_dpbusd_epi32(acc[3], x, w3);
+            }
+            w = w.add(BLOCK_STEP);
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            for (j, v) in acc.iter().enumerate() {
+                _mm512_storeu_si512(tile[r][j * 16..].as_mut_ptr() as *mut _, *v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn weights(outputs: usize, inputs: usize) -> Vec<f32> {
+        (0..outputs * inputs)
+            .map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * 0.1)
+            .collect()
+    }
+
+    fn activations(rows: usize, cols: usize) -> Vec<f32> {
+        (0..rows * cols)
+            .map(|i| ((i * 104_729 % 2003) as f32 / 1001.0 - 1.0) * 3.0)
+            .collect()
+    }
+
+    /// f32 reference: x·Wᵀ + b.
+    fn reference(x: &[f32], w: &[f32], b: &[f32], cols: usize) -> Vec<f32> {
+        x.chunks_exact(cols)
+            .flat_map(|row| {
+                w.chunks_exact(cols)
+                    .zip(b)
+                    .map(|(wr, b)| row.iter().zip(wr).map(|(a, b)| a * b).sum::<f32>() + b)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matmul_is_close_to_f32_for_every_row_count() {
+        let (outputs, inputs) = (128, 96);
+        let w = weights(outputs, inputs);
+        let b: Vec<f32> = (0..outputs).map(|i| i as f32 * 0.01).collect();
+        let layer = Int8Linear::new(&w, b.clone(), outputs, inputs);
+        for rows in [1, 5, 6, 7, 13] {
+            let x = activations(rows, inputs);
+            let mut q = QuantizedRows::default();
+            q.quantize(&x, inputs);
+            let mut out = vec![0f32; rows * outputs];
+            matmul(&q, &layer, &mut out, Epilogue::Bias);
+            let want = reference(&x, &w, &b, inputs);
+            let (mut err, mut norm) = (0f32, 0f32);
+            for (g, r) in out.iter().zip(&want) {
+                err += (g - r) * (g - r);
+                norm += r * r;
+            }
+            assert!(
+                (err / norm).sqrt() < 0.01,
+                "rows {rows}: relative error {}",
+                (err / norm).sqrt()
+            );
+        }
+    }
+
+    #[test]
+    fn vnni_kernel_equals_the_plain_loop() {
+        if !has_vnni() {
+            return; // nothing to compare on this CPU
+        }
+        let (outputs, inputs) = (192, 384);
+        let layer = Int8Linear::new(
+            &weights(outputs, inputs),
+            vec![0.5; outputs],
+            outputs,
+            inputs,
+        );
+        let mut q = QuantizedRows::default();
+        q.quantize(&activations(11, inputs), inputs);
+        let mut tile = [[0i32; BLOCK_COLS]; TILE_ROWS];
+        let mut plain = [[0i32; BLOCK_COLS]; TILE_ROWS];
+        for (row0, rows) in [(0, 6), (6, 5)] {
+            for block in 0..3 {
+                integer_tile(&q, &layer, row0, rows, block, &mut tile);
+                let packed = &layer.packed[block * inputs * 64..(block + 1) * inputs * 64];
+                for r in 0..rows {
+                    let row = &q.data[(row0 + r) * inputs..(row0 + r + 1) * inputs];
+                    for c in 0..64 {
+                        plain[r][c] = (0..inputs)
+                            .map(|k| {
+                                row[k] as i32 * packed[(k / 4) * BLOCK_STEP + c * 4 + k % 4] as i32
+                            })
+                            .sum();
+                    }
+                }
+                assert_eq!(
+                    tile[..rows],
+                    plain[..rows],
+                    "rows {row0}+{rows}, block {block}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn epilogues_apply_gelu_and_residual() {
+        let (outputs, inputs) = (64, 8);
+        let w = weights(outputs, inputs);
+        let b = vec![0.25; outputs];
+        let layer = Int8Linear::new(&w, b.clone(), outputs, inputs);
+        let x = activations(2, inputs);
+        let mut q = QuantizedRows::default();
+        q.quantize(&x, inputs);
+        let mut plain = vec![0f32; 2 * outputs];
+        matmul(&q, &layer, &mut plain, Epilogue::Bias);
+        let mut gelu = vec![0f32; 2 * outputs];
+        matmul(&q, &layer, &mut gelu, Epilogue::BiasGelu);
+        let mut residual = vec![1.5f32; 2 * outputs];
+        matmul(&q, &layer, &mut residual, Epilogue::AddTo);
+        for i in 0..plain.len() {
+            assert!((gelu[i] - ops::gelu(plain[i])).abs() < 1e-6);
+            assert!((residual[i] - (plain[i] + 1.5)).abs() < 1e-5);
+        }
+    }
+}

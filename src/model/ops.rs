@@ -1,0 +1,181 @@
+//! The f32 row operations of the int8 encoder ([`super::int8`]): layer norm, GELU, softmax
+//! and the `exp`/`erf` approximations they need.
+//!
+//! `exp` and `erf` are branch-free polynomials rather than libm calls so that the compiler
+//! turns each loop into SIMD code: a scalar `erf` per GELU element was 10–13% of a stock
+//! candle profile on this model. Callers in [`super::int8`] run these loops inside functions
+//! compiled for AVX-512 (see [`simd_twin`]), with a plain twin for other CPUs; both compile
+//! from the same source, so they compute the same thing.
+
+/// Defines `fn $name(args)` twice from one body — once compiled for AVX-512, once plain — and
+/// picks at run time by what the CPU has. The loops inside are what gets vectorised.
+macro_rules! simd_twin {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+            unsafe fn wide($($arg: $ty),*) $body
+            fn plain($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            if $crate::model::ops::has_avx512() {
+                // SAFETY: the CPU has the features `wide` was compiled for.
+                return unsafe { wide($($arg),*) };
+            }
+            plain($($arg),*)
+        }
+    };
+}
+pub(crate) use simd_twin;
+
+/// Whether this CPU runs the AVX-512 twins (F, BW, VL, DQ and FMA).
+#[cfg(target_arch = "x86_64")]
+pub fn has_avx512() -> bool {
+    std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512dq")
+        && std::is_x86_feature_detected!("fma")
+}
+
+/// `e^x` to within 2 ulp on [-87, 88] (Cephes' `expf` polynomial); the input is clamped to that
+/// range, which softmax over real tokens never leaves.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    let x = if x < -87.0 { -87.0 } else { x };
+    let x = if x > 88.0 { 88.0 } else { x };
+    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    // ln 2 split in two so that x - n·ln 2 keeps its low bits.
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let p = 1.987_569_2e-4_f32;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 5.000_000_1e-1;
+    let y = p * r * r + r + 1.0;
+    y * f32::from_bits(((n as i32 + 127) << 23) as u32)
+}
+
+/// The error function to within 1e-6 (the rational approximation Eigen and XLA use for f32).
+#[inline(always)]
+pub fn erf(x: f32) -> f32 {
+    let x = if x < -4.0 { -4.0 } else { x };
+    let x = if x > 4.0 { 4.0 } else { x };
+    let x2 = x * x;
+    let p = -2.726_142_3e-10_f32;
+    let p = p * x2 + 2.770_681_4e-8;
+    let p = p * x2 - 2.101_024e-6;
+    let p = p * x2 - 5.692_506_4e-5;
+    let p = p * x2 - 7.349_906_3e-4;
+    let p = p * x2 - 2.954_600_1e-3;
+    let p = p * x2 - 1.609_603_3e-2;
+    let q = -1.456_607_2e-5_f32;
+    let q = q * x2 - 2.133_740_6e-4;
+    let q = q * x2 - 1.682_827e-3;
+    let q = q * x2 - 7.373_329_2e-3;
+    let q = q * x2 - 1.426_474e-2;
+    x * p / q
+}
+
+/// GELU with the exact (erf) form, as BERT and E5 use.
+#[inline(always)]
+pub fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// Normalises one row in place to zero mean and unit variance, then scales and shifts it.
+#[inline(always)]
+pub fn layer_norm(row: &mut [f32], weight: &[f32], bias: &[f32], eps: f32) {
+    let n = row.len() as f32;
+    let mean = row.iter().sum::<f32>() / n;
+    let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let inv = 1.0 / (var + eps).sqrt();
+    for ((v, w), b) in row.iter_mut().zip(weight).zip(bias) {
+        *v = (*v - mean) * inv * w + b;
+    }
+}
+
+/// Softmax of one row in place.
+#[inline(always)]
+pub fn softmax(row: &mut [f32]) {
+    let max = row
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+    let mut sum = 0.0;
+    for v in row.iter_mut() {
+        *v = exp(*v - max);
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    row.iter_mut().for_each(|v| *v *= inv);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn erf_reference(x: f64) -> f64 {
+        // erf by its Taylor series, exact to f64 rounding for |x| <= 4 at this many terms.
+        let mut term = x;
+        let mut sum = x;
+        for n in 1..200 {
+            term *= -x * x / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    #[test]
+    fn exp_matches_the_standard_library() {
+        for i in -8700..=8800 {
+            let x = i as f32 / 100.0;
+            let (got, want) = (exp(x) as f64, (x as f64).exp());
+            assert!(
+                ((got - want) / want).abs() < 1e-6,
+                "exp({x}) = {got}, want {want}"
+            );
+        }
+        assert_eq!(exp(-1000.0), exp(-87.0));
+        assert!(exp(-1e30) < 1e-37);
+    }
+
+    #[test]
+    fn erf_is_within_1e6_of_the_series() {
+        for i in -600..=600 {
+            let x = i as f32 / 100.0;
+            let want = if x.abs() > 4.5 {
+                x.signum() as f64
+            } else {
+                erf_reference(x as f64)
+            };
+            let got = erf(x) as f64;
+            assert!((got - want).abs() < 1e-6, "erf({x}) = {got}, want {want}");
+        }
+    }
+
+    #[test]
+    fn layer_norm_gives_zero_mean_unit_variance() {
+        let mut row: Vec<f32> = (0..384)
+            .map(|i| (i as f32 * 0.37).sin() * 5.0 + 2.0)
+            .collect();
+        let ones = vec![1.0; 384];
+        let zeros = vec![0.0; 384];
+        layer_norm(&mut row, &ones, &zeros, 1e-12);
+        let mean = row.iter().sum::<f32>() / 384.0;
+        let var = row.iter().map(|v| v * v).sum::<f32>() / 384.0 - mean * mean;
+        assert!(
+            mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4,
+            "{mean} {var}"
+        );
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_order() {
+        let mut row = vec![1.0, 3.0, -2.0, 0.5, 80.0, -90.0];
+        softmax(&mut row);
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(row[4] > 0.99 && row[1] > row[0] && row[0] > row[3] && row[3] > row[2]);
+        assert!(row[5] >= 0.0);
+    }
+}
