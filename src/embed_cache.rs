@@ -28,12 +28,8 @@ impl EmbeddingCache {
     /// Opens (or starts) the cache for this encoder setting under `dir`.
     pub fn open(dir: &Path, enc: &Encoder) -> std::io::Result<Self> {
         let dim = enc.hidden_size();
-        let name = format!(
-            "embeddings-{}-{}-{dim}.bin",
-            enc.format(),
-            enc.max_tokens()
-        )
-        .to_lowercase();
+        let name =
+            format!("embeddings-{}-{}-{dim}.bin", enc.format(), enc.max_tokens()).to_lowercase();
         let path = dir.join(name);
         let mut vectors = HashMap::new();
         if let Ok(bytes) = std::fs::read(&path) {

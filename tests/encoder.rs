@@ -5,7 +5,7 @@ mod common;
 
 use common::{cosine, encoder};
 use serde::Deserialize;
-use tact::model::WeightFormat;
+use tact::model::{Encoder, WeightFormat};
 
 #[derive(Deserialize)]
 struct Fixture {
@@ -63,16 +63,71 @@ fn q4_matmul_stays_close_to_the_reference() {
 }
 
 #[test]
-fn padding_changes_nothing() {
-    let enc = encoder(WeightFormat::F32);
-    let refs = fixture().sentences;
-    let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
-    let batched = enc.embed(&texts).unwrap();
-    for (t, b) in texts.iter().zip(&batched) {
-        let alone = enc.embed(&[t]).unwrap().remove(0);
-        let c = cosine(&alone, b);
-        assert!(c > 0.99999, "batched vs alone cosine {c} for {t:?}");
+fn batching_changes_nothing() {
+    for format in [WeightFormat::F32, WeightFormat::Int8] {
+        let enc = encoder(format);
+        let refs = fixture().sentences;
+        let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
+        let batched = enc.embed(&texts).unwrap();
+        for (t, b) in texts.iter().zip(&batched) {
+            let alone = enc.embed(&[t]).unwrap().remove(0);
+            let c = cosine(&alone, b);
+            assert!(
+                c > 0.99999,
+                "{format}: batched vs alone cosine {c} for {t:?}"
+            );
+        }
     }
+}
+
+/// Every 8th comment of the brand set (all four languages, emoji, typos, Latin-script
+/// Cyrillic), plus one text long enough to be cut.
+fn brand_sample() -> Vec<String> {
+    let mut texts = Vec::new();
+    for lang in ["ro", "bg", "ru", "en"] {
+        let path = format!("{}/datasets/brand/{lang}.jsonl", env!("CARGO_MANIFEST_DIR"));
+        let data = std::fs::read_to_string(&path).unwrap();
+        for line in data.lines().step_by(8) {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            texts.push(record["text"].as_str().unwrap().to_string());
+        }
+    }
+    texts.push("Am comandat un telefon și a venit cu ecranul spart. ".repeat(60));
+    texts
+}
+
+#[test]
+fn int8_vectors_follow_the_f32_encoder_on_brand_comments() {
+    let texts = brand_sample();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    assert!(texts.len() > 200);
+    let (fast, reference) = (encoder(WeightFormat::Int8), encoder(WeightFormat::F32));
+    let mut worst = (1.0f32, "");
+    for chunk in texts.chunks(32) {
+        let (got, want) = (fast.embed(chunk).unwrap(), reference.embed(chunk).unwrap());
+        for ((g, w), t) in got.iter().zip(&want).zip(chunk) {
+            let c = cosine(g, w);
+            if c < worst.0 {
+                worst = (c, t);
+            }
+        }
+    }
+    assert!(worst.0 >= 0.99, "cosine {} for {:?}", worst.0, worst.1);
+}
+
+#[test]
+fn int8_gives_the_same_vectors_on_any_thread_count() {
+    let f = common::files();
+    let one = Encoder::load(&f.weights, &f.tokenizer, WeightFormat::Int8, 512, 1).unwrap();
+    assert_eq!(one.threads(), 1);
+    let texts = brand_sample();
+    let texts: Vec<&str> = texts.iter().take(40).map(String::as_str).collect();
+    let pooled = encoder(WeightFormat::Int8).embed(&texts).unwrap();
+    assert_eq!(
+        one.embed(&texts).unwrap(),
+        pooled,
+        "1 thread vs the default pool"
+    );
 }
 
 #[test]

@@ -2,8 +2,10 @@
 //!
 //! Weights are int8 with one scale per output column, packed once at load in the order the
 //! AVX-512 VNNI instruction `vpdpbusd` reads them. Activations are quantised per row (per
-//! token) to u8 with a +128 offset, because `vpdpbusd` multiplies unsigned by signed bytes;
-//! the offset's contribution, 128 × Σₖ w, is precomputed per column and subtracted. Sums are
+//! token) to u8 over the row's own [min, max] with a zero point (`vpdpbusd` multiplies
+//! unsigned by signed bytes, and GELU outputs are far from symmetric, so this keeps twice the
+//! resolution a symmetric scale would); the zero point's share of each sum, zero point × Σₖ w,
+//! comes from a per-column sum computed at load and is subtracted. Sums are
 //! exact int32 until the epilogue turns them back into f32 and adds the bias (plus GELU or a
 //! residual), so the only rounding is the two quantisations.
 //!
@@ -30,8 +32,8 @@ pub struct Int8Linear {
     packed: Vec<i8>,
     /// Per output column: the weight scale.
     scale: Vec<f32>,
-    /// Per output column: 128 × Σ of its int8 weights (the u8 offset's share of each sum).
-    offset: Vec<i32>,
+    /// Per output column: Σ of its int8 weights (times a row's zero point: its share of a sum).
+    weight_sum: Vec<i32>,
     bias: Vec<f32>,
 }
 
@@ -46,7 +48,7 @@ impl Int8Linear {
         assert_eq!(bias.len(), outputs);
         let mut packed = vec![0i8; outputs * inputs];
         let mut scale = vec![0f32; outputs];
-        let mut offset = vec![0i32; outputs];
+        let mut weight_sum = vec![0i32; outputs];
         for (n, row) in weight.chunks_exact(inputs).enumerate() {
             let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
             scale[n] = if max > 0.0 { max / 127.0 } else { 1.0 };
@@ -57,14 +59,14 @@ impl Int8Linear {
                 sum += q as i32;
                 packed[block * inputs * BLOCK_COLS + (k / 4) * BLOCK_STEP + col * 4 + k % 4] = q;
             }
-            offset[n] = 128 * sum;
+            weight_sum[n] = sum;
         }
         Self {
             inputs,
             outputs,
             packed,
             scale,
-            offset,
+            weight_sum,
             bias,
         }
     }
@@ -74,12 +76,13 @@ impl Int8Linear {
     }
 }
 
-/// Rows of activations quantised to u8 (+128 offset), one scale per row; reused across calls.
+/// Rows of activations quantised to u8, one scale and zero point per row; reused across calls.
 #[derive(Default)]
 pub struct QuantizedRows {
     pub cols: usize,
     data: Vec<u8>,
     scale: Vec<f32>,
+    zero: Vec<i32>,
 }
 
 impl QuantizedRows {
@@ -87,24 +90,38 @@ impl QuantizedRows {
         self.scale.len()
     }
 
-    /// Quantises `x` (`rows × cols`, row-major) symmetrically per row.
+    /// Quantises `x` (`rows × cols`, row-major) per row over the row's [min, max], rows split
+    /// over the current rayon pool.
     pub fn quantize(&mut self, x: &[f32], cols: usize) {
         let rows = x.len() / cols;
         self.cols = cols;
         self.data.resize(rows * cols, 0);
         self.scale.resize(rows, 0.0);
-        quantize_rows(x, cols, &mut self.data, &mut self.scale);
+        self.zero.resize(rows, 0);
+        let per_part = rows.div_ceil(rayon::current_num_threads()).max(1);
+        x.par_chunks(per_part * cols)
+            .zip(self.data.par_chunks_mut(per_part * cols))
+            .zip(self.scale.par_chunks_mut(per_part))
+            .zip(self.zero.par_chunks_mut(per_part))
+            .for_each(|(((x, data), scale), zero)| quantize_rows(x, cols, data, scale, zero));
     }
 }
 
 simd_twin! {
-    fn quantize_rows(x: &[f32], cols: usize, data: &mut [u8], scale: &mut [f32]) {
-        for ((row, out), s) in x.chunks_exact(cols).zip(data.chunks_exact_mut(cols)).zip(scale) {
-            let max = row.iter().fold(0f32, |m, v| if v.abs() > m { v.abs() } else { m });
-            *s = if max > 0.0 { max / 127.0 } else { 1.0 };
+    fn quantize_rows(x: &[f32], cols: usize, data: &mut [u8], scale: &mut [f32], zero: &mut [i32]) {
+        let rows = x.chunks_exact(cols).zip(data.chunks_exact_mut(cols));
+        for (((row, out), s), z) in rows.zip(scale).zip(zero) {
+            let (lo, hi) = row.iter().fold((0f32, 0f32), |(lo, hi), &v| {
+                (if v < lo { v } else { lo }, if v > hi { v } else { hi })
+            });
+            // The range always holds 0, so 0 is exact and the zero point is in 0..=255.
+            *s = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
             let inv = 1.0 / *s;
+            *z = (-lo * inv).round() as i32;
+            let zf = *z as f32;
             for (o, v) in out.iter_mut().zip(row) {
-                *o = ((v * inv).round() + 128.0) as u8;
+                let q = (v * inv).round() + zf;
+                *o = if q > 255.0 { 255 } else if q < 0.0 { 0 } else { q as u8 };
             }
         }
     }
@@ -174,8 +191,9 @@ unsafe fn matmul_blocks(
                 finish(
                     sums,
                     a.scale[row],
+                    a.zero[row],
                     &w.scale[first..first + BLOCK_COLS],
-                    &w.offset[first..first + BLOCK_COLS],
+                    &w.weight_sum[first..first + BLOCK_COLS],
                     &w.bias[first..first + BLOCK_COLS],
                     dst,
                     epilogue,
@@ -190,27 +208,28 @@ simd_twin! {
     fn finish(
         sums: &[i32; BLOCK_COLS],
         row_scale: f32,
+        row_zero: i32,
         scale: &[f32],
-        offset: &[i32],
+        weight_sum: &[i32],
         bias: &[f32],
         dst: &mut [f32],
         epilogue: Epilogue,
     ) {
-        let values = sums.iter().zip(offset).zip(scale).zip(bias);
+        let values = sums.iter().zip(weight_sum).zip(scale).zip(bias);
         match epilogue {
             Epilogue::Bias => {
                 for (d, (((s, o), c), b)) in dst.iter_mut().zip(values) {
-                    *d = (s - o) as f32 * (row_scale * c) + b;
+                    *d = (s - row_zero * o) as f32 * (row_scale * c) + b;
                 }
             }
             Epilogue::BiasGelu => {
                 for (d, (((s, o), c), b)) in dst.iter_mut().zip(values) {
-                    *d = ops::gelu((s - o) as f32 * (row_scale * c) + b);
+                    *d = ops::gelu((s - row_zero * o) as f32 * (row_scale * c) + b);
                 }
             }
             Epilogue::AddTo => {
                 for (d, (((s, o), c), b)) in dst.iter_mut().zip(values) {
-                    *d += (s - o) as f32 * (row_scale * c) + b;
+                    *d += (s - row_zero * o) as f32 * (row_scale * c) + b;
                 }
             }
         }
