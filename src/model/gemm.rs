@@ -111,16 +111,14 @@ simd_twin! {
     fn quantize_rows(x: &[f32], cols: usize, data: &mut [u8], scale: &mut [f32], zero: &mut [i32]) {
         let rows = x.chunks_exact(cols).zip(data.chunks_exact_mut(cols));
         for (((row, out), s), z) in rows.zip(scale).zip(zero) {
-            let (lo, hi) = row.iter().fold((0f32, 0f32), |(lo, hi), &v| {
-                (if v < lo { v } else { lo }, if v > hi { v } else { hi })
-            });
+            let (lo, hi) = (ops::min(row).min(0.0), ops::max(row).max(0.0));
             // The range always holds 0, so 0 is exact and the zero point is in 0..=255.
             *s = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
             let inv = 1.0 / *s;
             *z = (-lo * inv).round() as i32;
             let zf = *z as f32;
             for (o, v) in out.iter_mut().zip(row) {
-                let q = (v * inv).round() + zf;
+                let q = (v * inv).round_ties_even() + zf;
                 *o = if q > 255.0 { 255 } else if q < 0.0 { 0 } else { q as u8 };
             }
         }

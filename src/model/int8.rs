@@ -84,6 +84,13 @@ impl Int8Bert {
     pub fn load(file: &Q4File, threads: usize) -> Result<Self, ModelError> {
         let s = file.shape;
         let (h, ff) = (s.hidden, s.intermediate);
+        if s.heads == 0 || h % s.heads != 0 || (h / s.heads) % TILE_COLS != 0 {
+            return Err(ModelError::Config(format!(
+                "the int8 encoder needs a head size that is a multiple of {TILE_COLS}; \
+                 this model has {} heads of {h} dimensions (use --weights f32)",
+                s.heads
+            )));
+        }
         let layers = (0..s.layers)
             .map(|l| {
                 let name = |n: &str| format!("l{l}.{n}");
@@ -237,67 +244,133 @@ unsafe fn attend(
     out: SharedContext,
     scratch: &mut Vec<f32>,
 ) {
-    let len = rows.len();
-    let stride = 3 * hidden;
-    // Keys transposed ([head_dim][len]) so each score row is a sum of contiguous rows.
+    let (len, padded) = (rows.len(), rows.len().next_multiple_of(TILE_COLS));
     scratch.clear();
-    scratch.resize(head_dim * len + len + head_dim, 0.0);
-    let (keys_t, rest) = scratch.split_at_mut(head_dim * len);
-    let (scores, ctx) = rest.split_at_mut(len);
-    for (j, row) in rows.clone().enumerate() {
-        let k = &qkv[row * stride + hidden + head * head_dim..][..head_dim];
-        for (d, &v) in k.iter().enumerate() {
-            keys_t[d * len + j] = v;
-        }
-    }
-    let scale = 1.0 / (head_dim as f32).sqrt();
-    for row in rows.clone() {
-        let q = &qkv[row * stride + head * head_dim..][..head_dim];
-        attend_row(
-            q,
-            keys_t,
-            qkv,
-            rows.start,
-            stride,
-            hidden + hidden + head * head_dim,
-            scale,
-            scores,
-            ctx,
-        );
+    scratch.resize(head_dim * padded + len * padded + len * head_dim, 0.0);
+    let (keys_t, rest) = scratch.split_at_mut(head_dim * padded);
+    let (probs, ctx) = rest.split_at_mut(len * padded);
+    let head_cols = Columns {
+        stride: 3 * hidden,
+        query: head * head_dim,
+        key: hidden + head * head_dim,
+        value: 2 * hidden + head * head_dim,
+    };
+    attend_head(
+        &qkv[rows.start * 3 * hidden..rows.end * 3 * hidden],
+        head_cols,
+        head_dim,
+        keys_t,
+        probs,
+        ctx,
+    );
+    for (r, row) in rows.enumerate() {
         let dst =
             std::slice::from_raw_parts_mut(out.0.add(row * hidden + head * head_dim), head_dim);
-        dst.copy_from_slice(ctx);
+        dst.copy_from_slice(&ctx[r * head_dim..(r + 1) * head_dim]);
     }
 }
 
+/// Where one head's query, key and value columns sit in a row of the `qkv` matrix.
+#[derive(Clone, Copy)]
+struct Columns {
+    stride: usize,
+    query: usize,
+    key: usize,
+    value: usize,
+}
+
+/// Columns per register tile in attention: one 16-lane register per row.
+const TILE_COLS: usize = 16;
+/// Rows per register tile in attention.
+const TILE_ROWS: usize = 4;
+
 simd_twin! {
-    /// One query row: scores against every key, softmax, weighted sum of the values.
-    fn attend_row(
-        q: &[f32],
-        keys_t: &[f32],
+    /// `ctx = softmax(Q·Kᵀ/√d)·V` for one head of one text. `qkv` holds the text's rows only;
+    /// `keys_t` (`[head_dim][padded]`, zero beyond the text) and `probs` (`[len][padded]`) are
+    /// scratch; `ctx` is `[len][head_dim]`.
+    fn attend_head(
         qkv: &[f32],
-        first_row: usize,
-        stride: usize,
-        value_col: usize,
-        scale: f32,
-        scores: &mut [f32],
+        cols: Columns,
+        head_dim: usize,
+        keys_t: &mut [f32],
+        probs: &mut [f32],
         ctx: &mut [f32],
     ) {
-        let len = scores.len();
-        scores.fill(0.0);
-        for (d, &qd) in q.iter().enumerate() {
-            let qd = qd * scale;
-            for (s, k) in scores.iter_mut().zip(&keys_t[d * len..(d + 1) * len]) {
-                *s += qd * k;
+        let len = qkv.len() / cols.stride;
+        let padded = keys_t.len() / head_dim;
+        for (j, row) in qkv.chunks_exact(cols.stride).enumerate() {
+            for (d, &v) in row[cols.key..cols.key + head_dim].iter().enumerate() {
+                keys_t[d * padded + j] = v;
             }
         }
-        ops::softmax(scores);
-        ctx.fill(0.0);
-        for (j, &p) in scores.iter().enumerate() {
-            let v = &qkv[(first_row + j) * stride + value_col..][..ctx.len()];
-            for (c, v) in ctx.iter_mut().zip(v) {
-                *c += p * v;
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        for i0 in (0..len).step_by(TILE_ROWS) {
+            let q = &qkv[i0 * cols.stride + cols.query..];
+            for j0 in (0..padded).step_by(TILE_COLS) {
+                let tile = tile_dispatch(len - i0, q, cols.stride, &keys_t[j0..], padded, head_dim);
+                for (r, t) in tile.iter().take(len - i0).enumerate() {
+                    let dst = &mut probs[(i0 + r) * padded + j0..][..TILE_COLS];
+                    dst.iter_mut().zip(t).for_each(|(p, t)| *p = t * scale);
+                }
+            }
+        }
+        for row in probs.chunks_exact_mut(padded) {
+            ops::softmax(&mut row[..len]);
+        }
+        for i0 in (0..len).step_by(TILE_ROWS) {
+            for c0 in (0..head_dim).step_by(TILE_COLS) {
+                let v = &qkv[cols.value + c0..];
+                let tile = tile_dispatch(len - i0, &probs[i0 * padded..], padded, v, cols.stride, len);
+                for (r, t) in tile.iter().take(len - i0).enumerate() {
+                    ctx[(i0 + r) * head_dim + c0..][..TILE_COLS].copy_from_slice(t);
+                }
             }
         }
     }
+}
+
+/// [`tile`] for `min(rows, TILE_ROWS)` rows; the rest of the result is zero.
+#[inline(always)]
+fn tile_dispatch(
+    rows: usize,
+    a: &[f32],
+    a_stride: usize,
+    b: &[f32],
+    b_stride: usize,
+    depth: usize,
+) -> [[f32; TILE_COLS]; TILE_ROWS] {
+    let mut out = [[0f32; TILE_COLS]; TILE_ROWS];
+    match rows {
+        1 => out[..1].copy_from_slice(&tile::<1>(a, a_stride, b, b_stride, depth)),
+        2 => out[..2].copy_from_slice(&tile::<2>(a, a_stride, b, b_stride, depth)),
+        3 => out[..3].copy_from_slice(&tile::<3>(a, a_stride, b, b_stride, depth)),
+        _ => out = tile::<TILE_ROWS>(a, a_stride, b, b_stride, depth),
+    }
+    out
+}
+
+/// `out[r][c] = Σₖ a[r·a_stride + k] · b[k·b_stride + c]` for `R` rows and 16 columns, the
+/// sums kept in registers.
+#[inline(always)]
+fn tile<const R: usize>(
+    a: &[f32],
+    a_stride: usize,
+    b: &[f32],
+    b_stride: usize,
+    depth: usize,
+) -> [[f32; TILE_COLS]; R] {
+    let mut acc = [[0f32; TILE_COLS]; R];
+    let rows: [&[f32]; R] = std::array::from_fn(|r| &a[r * a_stride..r * a_stride + depth]);
+    for k in 0..depth {
+        let bk: &[f32; TILE_COLS] = b[k * b_stride..k * b_stride + TILE_COLS]
+            .try_into()
+            .unwrap();
+        for r in 0..R {
+            let av = rows[r][k];
+            for c in 0..TILE_COLS {
+                acc[r][c] += av * bk[c];
+            }
+        }
+    }
+    acc
 }

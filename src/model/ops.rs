@@ -84,12 +84,62 @@ pub fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
+/// SIMD width the reductions below keep separate lanes for: the compiler may not reorder a
+/// float sum, so a plain `.sum()` runs one element at a time; 16 running lanes vectorise.
+const LANES: usize = 16;
+
+/// Folds `map(x)` with `combine` in 16 interleaved lanes, then folds the lanes together.
+#[inline(always)]
+fn reduce(
+    x: &[f32],
+    init: f32,
+    map: impl Fn(f32) -> f32,
+    combine: impl Fn(f32, f32) -> f32,
+) -> f32 {
+    let mut lanes = [init; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            lanes[i] = combine(lanes[i], map(c[i]));
+        }
+    }
+    let folded = lanes.into_iter().fold(init, &combine);
+    tail.iter().fold(folded, |a, &v| combine(a, map(v)))
+}
+
+/// Σ `map(v)` over `x`.
+#[inline(always)]
+pub fn sum_of(x: &[f32], map: impl Fn(f32) -> f32) -> f32 {
+    reduce(x, 0.0, map, |a, b| a + b)
+}
+
+#[inline(always)]
+pub fn sum(x: &[f32]) -> f32 {
+    sum_of(x, |v| v)
+}
+
+#[inline(always)]
+pub fn max(x: &[f32]) -> f32 {
+    reduce(
+        x,
+        f32::NEG_INFINITY,
+        |v| v,
+        |a, b| if b > a { b } else { a },
+    )
+}
+
+#[inline(always)]
+pub fn min(x: &[f32]) -> f32 {
+    reduce(x, f32::INFINITY, |v| v, |a, b| if b < a { b } else { a })
+}
+
 /// Normalises one row in place to zero mean and unit variance, then scales and shifts it.
 #[inline(always)]
 pub fn layer_norm(row: &mut [f32], weight: &[f32], bias: &[f32], eps: f32) {
     let n = row.len() as f32;
-    let mean = row.iter().sum::<f32>() / n;
-    let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let mean = sum(row) / n;
+    let var = sum_of(row, |v| (v - mean) * (v - mean)) / n;
     let inv = 1.0 / (var + eps).sqrt();
     for ((v, w), b) in row.iter_mut().zip(weight).zip(bias) {
         *v = (*v - mean) * inv * w + b;
@@ -99,15 +149,9 @@ pub fn layer_norm(row: &mut [f32], weight: &[f32], bias: &[f32], eps: f32) {
 /// Softmax of one row in place.
 #[inline(always)]
 pub fn softmax(row: &mut [f32]) {
-    let max = row
-        .iter()
-        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
-    let mut sum = 0.0;
-    for v in row.iter_mut() {
-        *v = exp(*v - max);
-        sum += *v;
-    }
-    let inv = 1.0 / sum;
+    let max = max(row);
+    row.iter_mut().for_each(|v| *v = exp(*v - max));
+    let inv = 1.0 / sum(row);
     row.iter_mut().for_each(|v| *v *= inv);
 }
 
@@ -151,6 +195,19 @@ mod tests {
             };
             let got = erf(x) as f64;
             assert!((got - want).abs() < 1e-6, "erf({x}) = {got}, want {want}");
+        }
+    }
+
+    #[test]
+    fn lane_reductions_match_sequential_ones() {
+        for n in [0, 1, 15, 16, 17, 100, 384] {
+            let x: Vec<f32> = (0..n)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+                .collect();
+            let want_sum: f32 = x.iter().sum();
+            assert!((sum(&x) - want_sum).abs() < 1e-3, "sum of {n}");
+            assert_eq!(max(&x), x.iter().cloned().fold(f32::NEG_INFINITY, f32::max));
+            assert_eq!(min(&x), x.iter().cloned().fold(f32::INFINITY, f32::min));
         }
     }
 
