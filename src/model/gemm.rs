@@ -118,8 +118,11 @@ simd_twin! {
             *z = (-lo * inv).round() as i32;
             let zf = *z as f32;
             for (o, v) in out.iter_mut().zip(row) {
-                let q = (v * inv).round_ties_even() + zf;
-                *o = if q > 255.0 { 255 } else if q < 0.0 { 0 } else { q as u8 };
+                let q = v * inv + zf;
+                let q = if q > 255.0 { 255.0 } else if q < 0.0 { 0.0 } else { q };
+                // Adding 2²³ rounds to the nearest integer (ties to even) and leaves it in the
+                // low mantissa bits: unlike a float → int cast, this vectorises.
+                *o = (q + 8_388_608.0).to_bits() as u8;
             }
         }
     }
