@@ -106,14 +106,16 @@ pub enum Command {
         /// The comment; without it, one comment text per line is read from stdin.
         text: Option<String>,
         /// The comment's language (ro, bg, ru, en); detected when absent.
-        #[arg(long)]
+        #[arg(long, env = "TACT_DECIDE_LANG")]
         lang: Option<crate::labels::Lang>,
         /// A JSON file with the earlier messages of the thread (SPEC §4 `thread`), oldest first.
-        #[arg(long)]
+        #[arg(long, env = "TACT_DECIDE_THREAD")]
         thread: Option<PathBuf>,
-        #[arg(long)]
+        /// The comment's id (picks the reply template; echoed in the decision).
+        #[arg(long, env = "TACT_DECIDE_ID")]
         id: Option<String>,
-        #[arg(long)]
+        /// The comment's author (thread rules look for their earlier messages).
+        #[arg(long, env = "TACT_DECIDE_AUTHOR_ID")]
         author_id: Option<String>,
         #[command(flatten)]
         policy: PolicyArgs,
@@ -131,16 +133,16 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Only the records of this split (`test`: never seen by training or tuning).
-        #[arg(long, value_enum)]
+        #[arg(long, env = "TACT_EVAL_SPLIT", value_enum)]
         split: Option<crate::data::Split>,
         /// At most this many records per file (a stable sample by id hash), for quick runs.
-        #[arg(long)]
+        #[arg(long, env = "TACT_EVAL_MAX_PER_FILE")]
         max_per_file: Option<usize>,
         /// Print one JSON object instead of tables.
-        #[arg(long)]
+        #[arg(long, env = "TACT_EVAL_JSON")]
         json: bool,
         /// Reuse and extend the sentence-vector cache (fast re-runs; texts/s then counts cache hits).
-        #[arg(long)]
+        #[arg(long, env = "TACT_EVAL_CACHE")]
         cache: bool,
         #[arg(long, env = "TACT_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
@@ -162,22 +164,26 @@ pub enum Command {
         #[arg(required = true)]
         data: Vec<PathBuf>,
         /// Where heads.json and heads.safetensors are written.
-        #[arg(long, default_value = "models")]
+        #[arg(long, env = "TACT_TRAIN_OUT", default_value = "models")]
         out: PathBuf,
         /// Sentence-vector cache (default: beside the encoder's files).
         #[arg(long, env = "TACT_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
-        #[arg(long, default_value_t = 3000)]
+        /// At most this many train-split records per source file (a stable sample).
+        #[arg(long, env = "TACT_TRAIN_MAX_PER_SOURCE", default_value_t = 3000)]
         max_per_source: usize,
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, env = "TACT_TRAIN_EPOCHS", default_value_t = 30)]
         epochs: usize,
-        #[arg(long, default_value_t = 256)]
+        /// Width of each head's hidden layer.
+        #[arg(long, env = "TACT_TRAIN_HIDDEN", default_value_t = 256)]
         hidden: usize,
-        #[arg(long, default_value_t = 1e-3)]
+        #[arg(long, env = "TACT_TRAIN_LEARNING_RATE", default_value_t = 1e-3)]
         learning_rate: f64,
-        #[arg(long, default_value_t = 0.5)]
+        /// Weight of the corpora's binary labels against hand-labelled intents.
+        #[arg(long, env = "TACT_TRAIN_CORPUS_LABEL_WEIGHT", default_value_t = 0.5)]
         corpus_label_weight: f32,
-        #[arg(long, default_value_t = 42)]
+        /// Seeds initialisation and shuffling (same seed + same cache = same heads).
+        #[arg(long, env = "TACT_TRAIN_SEED", default_value_t = 42)]
         seed: u64,
         #[command(flatten)]
         model: ModelArgs,

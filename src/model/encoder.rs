@@ -129,6 +129,15 @@ impl Encoder {
         self.shape.hidden
     }
 
+    /// Runs `work` on the threads the forward pass runs on (the int8 pool), so that other
+    /// per-text work shares them instead of competing with them; on candle, runs it here.
+    pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        match &self.backend {
+            Backend::Int8(bert) => bert.install(work),
+            Backend::Candle(_) => work(),
+        }
+    }
+
     /// Threads the forward pass runs on.
     pub fn threads(&self) -> usize {
         match &self.backend {

@@ -153,10 +153,11 @@ pub fn matmul(a: &QuantizedRows, w: &Int8Linear, out: &mut [f32], epilogue: Epil
     });
 }
 
-/// A pointer into the output that several threads write disjoint parts of.
+/// A pointer into an output that several threads write disjoint parts of (column blocks in
+/// [`matmul`], (rows, head) sections in attention).
 #[derive(Clone, Copy)]
-struct SharedMut(*mut f32);
-// SAFETY: writers are given disjoint ranges (see `matmul`).
+pub(super) struct SharedMut(pub(super) *mut f32);
+// SAFETY: every user hands its writers disjoint parts.
 unsafe impl Send for SharedMut {}
 unsafe impl Sync for SharedMut {}
 

@@ -8,7 +8,7 @@
 //! rows of the norms); the whole pass runs inside that pool so the splits stay cheap.
 
 use super::encoder::{TokenEmbeddings, Tokens};
-use super::gemm::{matmul, Epilogue, Int8Linear, QuantizedRows};
+use super::gemm::{matmul, Epilogue, Int8Linear, QuantizedRows, SharedMut};
 use super::ops::{self, simd_twin};
 use super::q4file::{dequantize_q4, Q4File, Shape};
 use super::ModelError;
@@ -124,6 +124,10 @@ impl Int8Bert {
         })
     }
 
+    pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(work)
+    }
+
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
     }
@@ -180,13 +184,14 @@ impl Int8Bert {
         Ok(starts
             .windows(2)
             .map(|w| {
-                let mut mean = vec![0f32; h];
+                // The sum has the mean's direction; normalising makes it the unit mean.
+                let mut sum = vec![0f32; h];
                 for row in x[w[0] * h..w[1] * h].chunks_exact(h) {
-                    mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+                    sum.iter_mut().zip(row).for_each(|(m, v)| *m += v);
                 }
-                let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt();
-                mean.iter_mut().for_each(|m| *m /= norm);
-                mean
+                let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt();
+                sum.iter_mut().for_each(|m| *m /= norm);
+                sum
             })
             .collect())
     }
@@ -212,7 +217,7 @@ impl Int8Bert {
                 done += (w[1] - w[0]).pow(2);
             }
         }
-        let out = SharedContext(context.as_mut_ptr());
+        let out = SharedMut(context.as_mut_ptr());
         shares.into_par_iter().for_each(|items| {
             let mut scratch = Vec::new();
             for (text, head) in items {
@@ -224,13 +229,6 @@ impl Int8Bert {
     }
 }
 
-/// A pointer to the context matrix; writers own disjoint (rows, head) sections.
-#[derive(Clone, Copy)]
-struct SharedContext(*mut f32);
-// SAFETY: see `Int8Bert::attention`.
-unsafe impl Send for SharedContext {}
-unsafe impl Sync for SharedContext {}
-
 /// Attention of one head over one text's rows.
 ///
 /// # Safety
@@ -241,7 +239,7 @@ unsafe fn attend(
     head: usize,
     head_dim: usize,
     hidden: usize,
-    out: SharedContext,
+    out: SharedMut,
     scratch: &mut Vec<f32>,
 ) {
     let (len, padded) = (rows.len(), rows.len().next_multiple_of(TILE_COLS));

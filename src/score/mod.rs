@@ -24,6 +24,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use input::{CsvColumns, ErrorCode, InputFormat, LineError, RecordReader};
 use output::{OrderedWriter, OutputFormat};
+use rayon::prelude::*;
 use resume::CleanPrefix;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, IsTerminal, Write};
@@ -36,10 +37,10 @@ use summary::Summary;
 #[derive(Args, Debug, Clone)]
 pub struct ScoreArgs {
     /// The archive: JSON Lines of comments, or CSV with a header; `-` reads stdin.
-    #[arg(default_value = "-")]
+    #[arg(default_value = "-", env = "TACT_SCORE_INPUT")]
     pub input: PathBuf,
     /// Where the answers go; `-` is stdout.
-    #[arg(short, long, default_value = "-")]
+    #[arg(short, long, default_value = "-", env = "TACT_SCORE_OUTPUT")]
     pub output: PathBuf,
     /// Input format (default: from the extension, `.csv` or else JSON Lines).
     #[arg(long, value_enum, env = "TACT_SCORE_FORMAT")]
@@ -58,13 +59,13 @@ pub struct ScoreArgs {
     pub author_column: Option<String>,
     /// Continue an interrupted output: keep its whole answers, cut a torn last one, and
     /// answer the input records after them.
-    #[arg(long)]
+    #[arg(long, env = "TACT_SCORE_RESUME")]
     pub resume: bool,
     /// Replace an existing output (without this or --resume, an existing output is refused).
-    #[arg(long, conflicts_with = "resume")]
+    #[arg(long, env = "TACT_SCORE_OVERWRITE", conflicts_with = "resume")]
     pub overwrite: bool,
     /// Exit with status 1 when any record could not be decided (every record is still answered).
-    #[arg(long)]
+    #[arg(long, env = "TACT_SCORE_STRICT")]
     pub strict: bool,
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -279,30 +280,53 @@ fn run_threads(
     })
 }
 
+/// Records read before they are prepared together (language, tokens).
+const PREPARE_CHUNK: usize = 64;
+
 fn read_and_prepare(
     mut reader: Box<dyn RecordReader>,
     pipeline: &Pipeline,
     ready: SyncSender<Ready>,
 ) -> anyhow::Result<()> {
-    while let Some(record) = reader.next_record()? {
-        let prepared = record.comment.and_then(|comment| {
-            let id = comment.id.clone();
-            pipeline
-                .prepare(comment)
-                .map_err(|e| LineError::new(ErrorCode::ModelError, e.to_string()).with_id(id))
+    let mut chunk = Vec::with_capacity(PREPARE_CHUNK);
+    loop {
+        chunk.clear();
+        while chunk.len() < PREPARE_CHUNK {
+            match reader.next_record()? {
+                Some(record) => chunk.push(record),
+                None => break,
+            }
+        }
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        // One task per record on the encoder's threads: a thread waiting for its partner
+        // inside a forward pass picks them up, instead of a third thread taking turns with
+        // the encoder's two and stalling both.
+        let items: Vec<Ready> = pipeline.classifier.encoder.install(|| {
+            chunk
+                .par_drain(..)
+                .with_max_len(1)
+                .map(|record| Ready {
+                    line: record.line,
+                    source_line: record.source_line,
+                    offset: record.offset,
+                    prepared: record.comment.and_then(|comment| {
+                        let id = comment.id.clone();
+                        pipeline.prepare(comment).map_err(|e| {
+                            LineError::new(ErrorCode::ModelError, e.to_string()).with_id(id)
+                        })
+                    }),
+                })
+                .collect()
         });
-        let item = Ready {
-            line: record.line,
-            source_line: record.source_line,
-            offset: record.offset,
-            prepared,
-        };
-        if ready.send(item).is_err() {
-            // The writer stopped; its error is the one reported.
-            break;
+        for item in items {
+            if ready.send(item).is_err() {
+                // The writer stopped; its error is the one reported.
+                return Ok(());
+            }
         }
     }
-    Ok(())
 }
 
 /// A window holds at most this many records per comment it can take (see below).
