@@ -38,6 +38,9 @@ pub struct Int8Linear {
 }
 
 impl Int8Linear {
+    /// Layer widths must be multiples of this (see [`Int8Linear::new`]).
+    pub const BLOCK_COLS: usize = BLOCK_COLS;
+
     /// Quantises `weight` (`[outputs][inputs]`, row-major as in PyTorch) per output column.
     pub fn new(weight: &[f32], bias: Vec<f32>, outputs: usize, inputs: usize) -> Self {
         assert!(

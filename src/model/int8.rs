@@ -84,10 +84,17 @@ impl Int8Bert {
     pub fn load(file: &Q4File, threads: usize) -> Result<Self, ModelError> {
         let s = file.shape;
         let (h, ff) = (s.hidden, s.intermediate);
-        if s.heads == 0 || h % s.heads != 0 || (h / s.heads) % TILE_COLS != 0 {
+        let block = Int8Linear::BLOCK_COLS;
+        if s.heads == 0
+            || h % s.heads != 0
+            || (h / s.heads) % TILE_COLS != 0
+            || h % block != 0
+            || ff % block != 0
+        {
             return Err(ModelError::Config(format!(
-                "the int8 encoder needs a head size that is a multiple of {TILE_COLS}; \
-                 this model has {} heads of {h} dimensions (use --weights f32)",
+                "the int8 encoder needs a head size that is a multiple of {TILE_COLS} and layer \
+                 widths that are multiples of {block}; this model has {} heads over {h} \
+                 dimensions and {ff} in its feed-forward layers (use --weights f32)",
                 s.heads
             )));
         }
