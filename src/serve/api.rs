@@ -104,7 +104,7 @@ pub struct Info {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ModelInfo {
     pub encoder: String,
-    /// How the encoder's Q4_0 weights run: `f32` (dequantised at load) or `q4`.
+    /// How the encoder's Q4_0 weights run: `int8` (integer kernels), `f32` (dequantised, candle) or `q4`.
     #[schema(value_type = String)]
     pub weight_format: WeightFormat,
     pub hidden_size: usize,
