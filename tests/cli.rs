@@ -1,4 +1,4 @@
-//! The `tact` binary end to end on the real model: classify, decide, policy and eval
+//! The `tact` binary end to end on the real model: classify, decide, policy, eval and bench
 //! (bad lines reported by number and skipped, JSON shape of the report).
 
 use std::process::Command;
@@ -151,4 +151,50 @@ fn eval_reports_bad_lines_and_the_json_shape() {
         .map(|n| n.as_u64().unwrap())
         .sum();
     assert_eq!(total, 3);
+}
+
+#[test]
+fn bench_json_reports_speed_memory_and_agreement_with_f32() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(
+        &corpus,
+        "Comanda mea nu a ajuns nici azi!\n\nКога ще пристигне поръчката ми?\n\
+         Спасибо, всё пришло вовремя 👍\nDo you deliver to Leeds on Sundays?\n\
+         Ati schimbat reteta si acum e mai proasta.\nWorst service ever, refund me now.\n",
+    )
+    .unwrap();
+    let out = run_ok(tact().arg("bench").arg("--corpus").arg(&corpus).args([
+        "--batch",
+        "4",
+        "--runs",
+        "1",
+        "--latency-texts",
+        "3",
+        "--json",
+    ]));
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["texts"], 6, "the blank line is skipped");
+    assert_eq!(r["batch"], 4);
+    for key in [
+        "encoder_texts_per_s",
+        "encoder_tokens_per_s",
+        "batch1_texts_per_s",
+        "batch1_p50_ms",
+        "pipeline_texts_per_s",
+        "peak_rss_mb",
+    ] {
+        let v = r[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing: {r}"));
+        assert!(v > 0.0, "{key} = {v}");
+    }
+    assert!(r["encoder_tokens_per_s"].as_f64() > r["encoder_texts_per_s"].as_f64());
+    if r["weight_format"] == "f32" {
+        assert!(r["accuracy"].is_null(), "f32 is its own reference");
+    } else {
+        let min = r["accuracy"]["min_cosine"].as_f64().unwrap();
+        assert!(min >= 0.99, "cosine to f32 {min}");
+        assert_eq!(r["accuracy"]["texts"], 6);
+    }
 }
