@@ -168,7 +168,10 @@ unsafe impl Sync for SharedMut {}
 pub fn has_vnni() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        ops::has_avx512() && std::is_x86_feature_detected!("avx512vnni")
+        static HAS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+            ops::has_avx512() && std::is_x86_feature_detected!("avx512vnni")
+        });
+        *HAS
     }
     #[cfg(not(target_arch = "x86_64"))]
     false

@@ -31,11 +31,15 @@ pub(crate) use simd_twin;
 /// Whether this CPU runs the AVX-512 twins (F, BW, VL, DQ and FMA).
 #[cfg(target_arch = "x86_64")]
 pub fn has_avx512() -> bool {
-    std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512bw")
-        && std::is_x86_feature_detected!("avx512vl")
-        && std::is_x86_feature_detected!("avx512dq")
-        && std::is_x86_feature_detected!("fma")
+    // Asked on every row of every tile, so answered once.
+    static HAS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("fma")
+    });
+    *HAS
 }
 
 /// `e^x` to within 2 ulp on [-87, 88] (Cephes' `expf` polynomial); the input is clamped to that

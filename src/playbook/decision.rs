@@ -103,6 +103,28 @@ pub struct Reply {
     pub template: String,
 }
 
+impl Decision {
+    /// Every field of the serialised decision, in order (the OpenAPI schema lists them).
+    pub const FIELDS: [&'static str; 16] = [
+        "id",
+        "lang",
+        "intent",
+        "sentiment",
+        "scores",
+        "action",
+        "confidence",
+        "responder",
+        "channel",
+        "respond_within_minutes",
+        "priority",
+        "rule",
+        "reasons",
+        "guideline",
+        "needs_review",
+        "reply",
+    ];
+}
+
 /// What the moderation team should do with one comment, and why (SPEC §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {

@@ -7,7 +7,7 @@
 use crate::comment::{Comment, ThreadMessage};
 use crate::labels::{Action, Intent, Lang, Sentiment};
 use crate::pipeline::Decided;
-use crate::playbook::{Channel, Priority, Reply, Responder, RuleId, ScoreTable};
+use crate::playbook::{Channel, Decision, Priority, Reply, Responder, RuleId, ScoreTable};
 use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::openapi::schema::{Object, OneOfBuilder, Ref, Type};
@@ -222,26 +222,11 @@ fn labelled(label: &str) -> Value {
 
 impl PartialSchema for Decided {
     fn schema() -> RefOr<Schema> {
-        let required = [
-            "id",
-            "lang",
-            "intent",
-            "sentiment",
-            "scores",
-            "action",
-            "confidence",
-            "responder",
-            "channel",
-            "respond_within_minutes",
-            "priority",
-            "rule",
-            "reasons",
-            "guideline",
-            "needs_review",
-            "reply",
-            "tokens",
-            "truncated",
-        ];
+        // The decision's fields, then what the service adds about the text it read.
+        let required: Vec<&str> = Decision::FIELDS
+            .into_iter()
+            .chain(["tokens", "truncated"])
+            .collect();
         let written = schema(json!({
             "type": "object",
             "description": "What to do with one comment, and why (SPEC §3).",
