@@ -4,7 +4,7 @@
 //! synchronous and CPU-bound; the server runs it on its own thread.
 
 use crate::comment::Scores;
-use crate::model::{Encoder, Heads, ModelError, ModelFiles, Tokens, WeightFormat};
+use crate::model::{Encoder, EncoderConfig, Heads, ModelError, ModelFiles, Tokens, WeightFormat};
 use std::path::PathBuf;
 
 /// How to build a [`Classifier`]; every field has a CLI flag and an env var.
@@ -41,17 +41,20 @@ pub struct Classifier {
 impl Classifier {
     pub fn load(config: &ModelConfig) -> Result<Self, ModelError> {
         let files = ModelFiles::ensure(&config.model_dir)?;
-        let encoder = Encoder::load(
-            &files.weights,
-            &files.tokenizer,
-            config.weight_format,
-            config.max_tokens,
-            config.threads,
-        )?;
         let heads = match &config.heads_dir {
             Some(dir) => Heads::load(dir)?,
             None => Heads::builtin()?,
         };
+        let encoder = Encoder::load(
+            &files.weights,
+            &files.tokenizer,
+            &EncoderConfig {
+                format: config.weight_format,
+                max_tokens: config.max_tokens,
+                threads: config.threads,
+                adapters: heads.adapters.clone(),
+            },
+        )?;
         if heads.card.embedding_dim != encoder.hidden_size() {
             return Err(ModelError::Config(format!(
                 "the heads expect {}-dimensional vectors, the encoder gives {}",

@@ -36,6 +36,10 @@ pub struct Scores {
     pub sentiment: [f32; 3],
     /// Independent probability that the comment is abusive.
     pub abusive: f32,
+    /// Independent probabilities of the corpora's binary labels, indexed like
+    /// [`crate::data::CORPUS_LABELS`], where the heads have that head; `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<[f32; 5]>,
 }
 
 impl Scores {
@@ -84,6 +88,7 @@ mod tests {
             intent: [0.0; 9],
             sentiment: [0.2, 0.3, 0.5],
             abusive: 0.1,
+            labels: None,
         };
         s.intent[Intent::Spam.index()] = 0.7;
         s.intent[Intent::Other.index()] = 0.3;

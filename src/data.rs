@@ -174,6 +174,10 @@ pub fn stable_sample(records: &mut Vec<Record>, max: usize) {
     }
 }
 
+/// The corpora's binary labels that the `labels` head scores on its own (every binary label
+/// but `abusive`, which has a head of its own).
+pub const CORPUS_LABELS: [&str; 5] = ["complaint", "spam", "question", "request", "misinformation"];
+
 /// Which intents' probability answers a binary label of SPEC §5 (`abusive` has its own head).
 ///
 /// `request` in the corpora means "asks the brand for something" (banking77 and Bitext mix

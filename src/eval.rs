@@ -8,7 +8,7 @@
 //! (and per source where sources differ in what a label means).
 
 use crate::comment::{Comment, Scores};
-use crate::data::{intents_for_label, Record};
+use crate::data::{intents_for_label, Record, CORPUS_LABELS};
 use crate::labels::{Action, Intent, Lang, Sentiment};
 use crate::playbook::Playbook;
 use serde::Serialize;
@@ -259,8 +259,11 @@ pub fn evaluate(
             calibration.push((conf, pred == gold));
         }
         for (label, &y) in &r.labels {
+            let corpus = CORPUS_LABELS.iter().position(|l| l == label);
             let p = if label == "abusive" {
                 s.scores.abusive
+            } else if let (Some(k), Some(labels)) = (corpus, s.scores.labels) {
+                labels[k]
             } else if let Some(intents) = intents_for_label(label) {
                 intents.iter().map(|&i| s.scores.intent_of(i)).sum()
             } else {

@@ -12,7 +12,8 @@
 //! 384 MB as f32); only the rows of the tokens in a batch are dequantised.
 
 use super::int8::Int8Bert;
-use super::q4file::{dequantize_q4, Q4File, Shape, Q4_BLOCK, Q4_BLOCK_BYTES};
+use super::lora::{matrix_shape, Adapters};
+use super::q4file::{dense_weight, dequantize_q4, Q4File, Shape, Q4_BLOCK, Q4_BLOCK_BYTES};
 use super::ModelError;
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
 use candle_core::{DType, Device, Module, Tensor};
@@ -82,17 +83,27 @@ enum Backend {
     Int8(Int8Bert),
 }
 
+/// How to load an [`Encoder`].
+#[derive(Debug, Clone)]
+pub struct EncoderConfig {
+    pub format: WeightFormat,
+    /// Tokens per text, specials and prefix included; the rest is cut.
+    pub max_tokens: usize,
+    /// The int8 path's pool (0 = one per core); the candle paths use candle's own.
+    pub threads: usize,
+    /// LoRA adapters merged into the weights at load (`None`: the plain encoder).
+    pub adapters: Option<Adapters>,
+}
+
 impl Encoder {
-    /// Loads the encoder from the weights file and the tokenizer file. `threads` sizes the
-    /// int8 path's pool (0 = one per core); the candle paths use candle's own.
-    pub fn load(
-        weights: &Path,
-        tokenizer: &Path,
-        format: WeightFormat,
-        max_tokens: usize,
-        threads: usize,
-    ) -> Result<Self, ModelError> {
+    /// Loads the encoder from the weights file and the tokenizer file.
+    pub fn load(weights: &Path, tokenizer: &Path, config: &EncoderConfig) -> Result<Self, ModelError> {
+        let (format, max_tokens, threads) = (config.format, config.max_tokens, config.threads);
+        let adapters = config.adapters.as_ref();
         let file = Q4File::read(weights)?;
+        if let Some(a) = adapters {
+            a.check(&file.shape)?;
+        }
         if max_tokens < 3 || max_tokens > file.shape.max_positions {
             return Err(ModelError::Config(format!(
                 "max tokens must be between 3 and {}, got {max_tokens}",
@@ -113,8 +124,10 @@ impl Encoder {
             .map_err(|e| ModelError::Config(e.to_string()))?;
         tokenizer.with_padding(None);
         let backend = match format {
-            WeightFormat::Int8 => Backend::Int8(Int8Bert::load(&file, threads)?),
-            WeightFormat::F32 | WeightFormat::Q4 => Backend::Candle(Bert::load(&file, format)?),
+            WeightFormat::Int8 => Backend::Int8(Int8Bert::load(&file, threads, adapters)?),
+            WeightFormat::F32 | WeightFormat::Q4 => {
+                Backend::Candle(Bert::load(&file, format, adapters)?)
+            }
         };
         Ok(Self {
             tokenizer,
@@ -182,6 +195,23 @@ impl Encoder {
         }
     }
 
+    /// The hidden states of every token after the first `layers` layers (int8 path only), one
+    /// `[len × hidden]` vector per text: the frozen part of the encoder that `tact tune` runs
+    /// once, with the numerics serving uses.
+    pub fn hidden_states(&self, batch: &[Tokens], layers: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+        match &self.backend {
+            Backend::Int8(bert) => bert.hidden_states(batch, layers),
+            Backend::Candle(_) => Err(ModelError::Config(
+                "hidden states are read from the int8 encoder: use --weights int8".into(),
+            )),
+        }
+    }
+
+    /// The weights file's shape (layers, widths).
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
     /// Tokenises and embeds, in one batch.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
         let tokens = texts
@@ -210,17 +240,23 @@ enum Linear {
 impl Linear {
     fn load(
         file: &Q4File,
-        name: &str,
-        rows: usize,
-        cols: usize,
+        layer: usize,
+        matrix: &str,
         format: WeightFormat,
+        adapters: Option<&Adapters>,
     ) -> Result<Self, ModelError> {
+        let (rows, cols) = matrix_shape(&file.shape, matrix).expect("a known matrix");
+        let name = format!("l{layer}.{matrix}");
         let blocks = file.q4_blocks(&format!("{name}.w"), rows, cols)?;
         let bias = Tensor::from_vec(file.f32s(&format!("{name}.b"), rows)?, rows, &Device::Cpu)?;
         Ok(match format {
+            WeightFormat::Q4 if adapters.is_some() => {
+                return Err(ModelError::Config(
+                    "adapters cannot be merged into Q4_0 weights: use --weights int8 or f32".into(),
+                ))
+            }
             WeightFormat::F32 | WeightFormat::Int8 => {
-                let mut w = vec![0f32; rows * cols];
-                dequantize_q4(blocks, &mut w);
+                let w = dense_weight(file, layer, matrix, adapters)?;
                 // Stored transposed so the matmul reads the weight contiguously.
                 let weight_t = Tensor::from_vec(w, (rows, cols), &Device::Cpu)?
                     .t()?
@@ -331,23 +367,25 @@ struct Bert {
 }
 
 impl Bert {
-    fn load(file: &Q4File, format: WeightFormat) -> Result<Self, ModelError> {
+    fn load(
+        file: &Q4File,
+        format: WeightFormat,
+        adapters: Option<&Adapters>,
+    ) -> Result<Self, ModelError> {
         let s = file.shape;
-        let (h, ff) = (s.hidden, s.intermediate);
+        let h = s.hidden;
         let eps = s.layer_norm_eps;
         let layers = (0..s.layers)
             .map(|l| {
-                let lin = |n: &str, rows, cols| {
-                    Linear::load(file, &format!("l{l}.{n}"), rows, cols, format)
-                };
+                let lin = |n: &str| Linear::load(file, l, n, format, adapters);
                 Ok(Layer {
-                    query: lin("q", h, h)?,
-                    key: lin("k", h, h)?,
-                    value: lin("v", h, h)?,
-                    attention_out: lin("ao", h, h)?,
+                    query: lin("q")?,
+                    key: lin("k")?,
+                    value: lin("v")?,
+                    attention_out: lin("ao")?,
                     attention_norm: LayerNorm::load(file, &format!("l{l}.aln"), h, eps)?,
-                    ffn_in: lin("fi", ff, h)?,
-                    ffn_out: lin("fo", h, ff)?,
+                    ffn_in: lin("fi")?,
+                    ffn_out: lin("fo")?,
                     output_norm: LayerNorm::load(file, &format!("l{l}.oln"), h, eps)?,
                 })
             })

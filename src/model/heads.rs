@@ -7,6 +7,7 @@
 //! `models/heads.json`; both are written by `tact train` and committed, so running tact needs
 //! no training.
 
+use super::lora::{AdapterCard, Adapters};
 use super::ModelError;
 use crate::comment::Scores;
 use candle_core::{DType, Device, Module, Tensor};
@@ -17,6 +18,9 @@ use std::path::{Path, PathBuf};
 /// The committed heads, relative to the repository (and compiled into the binary).
 pub const HEADS_JSON: &str = include_str!("../../models/heads.json");
 pub const HEADS_WEIGHTS: &[u8] = include_bytes!("../../models/heads.safetensors");
+/// The committed adapters (empty until `tact tune` has written some; the card says whether
+/// the heads use them).
+const ADAPTERS: &[u8] = &[];
 
 /// What `models/heads.json` says about the heads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,6 +37,13 @@ pub struct HeadsCard {
     /// Free-form training facts (data counts, validation metrics) for /v1/info and the card.
     #[serde(default)]
     pub training: serde_json::Value,
+    /// The heads also score the corpora's binary labels ([`crate::data::CORPUS_LABELS`]) with
+    /// a head of their own, instead of through the intent probabilities.
+    #[serde(default)]
+    pub labels_head: bool,
+    /// LoRA adapters the heads were trained with (`tact tune`); `None`: the plain encoder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapters: Option<AdapterCard>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -40,6 +51,16 @@ pub struct Temperatures {
     pub intent: f32,
     pub sentiment: f32,
     pub abusive: f32,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub labels: f32,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+fn is_one(t: &f32) -> bool {
+    *t == 1.0
 }
 
 /// One MLP head: embedding → hidden (GELU) → logits.
@@ -67,36 +88,60 @@ impl Mlp {
     }
 }
 
-/// The three heads, built from one [`VarBuilder`] (so training and inference share code).
+/// The heads, built from one [`VarBuilder`] (so training and inference share code).
 pub struct HeadNets {
     pub intent: Mlp,
     pub sentiment: Mlp,
     pub abusive: Mlp,
+    /// The corpora's binary labels (sigmoids, one per [`crate::data::CORPUS_LABELS`]).
+    pub labels: Option<Mlp>,
 }
 
 impl HeadNets {
-    pub fn new(vb: VarBuilder, input: usize, hidden: usize) -> candle_core::Result<Self> {
+    pub fn new(
+        vb: VarBuilder,
+        input: usize,
+        hidden: usize,
+        labels_head: bool,
+    ) -> candle_core::Result<Self> {
+        let labels = crate::data::CORPUS_LABELS.len();
         Ok(Self {
             intent: Mlp::new(vb.pp("intent"), input, hidden, 9)?,
             sentiment: Mlp::new(vb.pp("sentiment"), input, hidden, 3)?,
             abusive: Mlp::new(vb.pp("abusive"), input, hidden, 1)?,
+            labels: labels_head
+                .then(|| Mlp::new(vb.pp("labels"), input, hidden, labels))
+                .transpose()?,
         })
+    }
+
+    /// Every head with its outputs, in the order their parameters are laid out.
+    pub fn names(labels_head: bool) -> Vec<(&'static str, usize)> {
+        let mut heads = vec![("intent", 9), ("sentiment", 3), ("abusive", 1)];
+        if labels_head {
+            heads.push(("labels", crate::data::CORPUS_LABELS.len()));
+        }
+        heads
     }
 }
 
 pub struct Heads {
     nets: HeadNets,
     pub card: HeadsCard,
+    /// The adapters the heads were trained with, to be merged into the encoder.
+    pub adapters: Option<Adapters>,
 }
 
 impl Heads {
     /// The heads committed in `models/`, compiled into the binary.
     pub fn builtin() -> Result<Self, ModelError> {
-        Self::from_parts(
-            Path::new("models/heads.json"),
-            HEADS_JSON,
-            HEADS_WEIGHTS.to_vec(),
-        )
+        let json_path = Path::new("models/heads.json");
+        let mut heads = Self::from_parts(json_path, HEADS_JSON, HEADS_WEIGHTS.to_vec())?;
+        if let Some(card) = &heads.card.adapters {
+            let path = json_path.with_file_name(&card.file);
+            heads.adapters = Some(Adapters::from_bytes(&path, ADAPTERS, card)?);
+        }
+        Ok(heads)
     }
 
     /// Heads from a directory holding `heads.json` and `heads.safetensors`.
@@ -109,7 +154,11 @@ impl Heads {
         let json = std::fs::read_to_string(&json_path).map_err(|e| read_err(&json_path, e))?;
         let weights_path = dir.join("heads.safetensors");
         let weights = std::fs::read(&weights_path).map_err(|e| read_err(&weights_path, e))?;
-        Self::from_parts(&json_path, &json, weights)
+        let mut heads = Self::from_parts(&json_path, &json, weights)?;
+        if let Some(card) = &heads.card.adapters {
+            heads.adapters = Some(Adapters::load(dir, card)?);
+        }
+        Ok(heads)
     }
 
     fn from_parts(json_path: &Path, json: &str, weights: Vec<u8>) -> Result<Self, ModelError> {
@@ -119,13 +168,21 @@ impl Heads {
         let weights_path = json_path.with_file_name("heads.safetensors");
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
             .map_err(|e| err(weights_path.clone(), e.to_string()))?;
-        let nets = HeadNets::new(vb, card.embedding_dim, card.hidden_dim)
+        let nets = HeadNets::new(vb, card.embedding_dim, card.hidden_dim, card.labels_head)
             .map_err(|e| err(weights_path, e.to_string()))?;
-        Ok(Self { nets, card })
+        Ok(Self {
+            nets,
+            card,
+            adapters: None,
+        })
     }
 
-    pub fn from_nets(nets: HeadNets, card: HeadsCard) -> Self {
-        Self { nets, card }
+    pub fn from_nets(nets: HeadNets, card: HeadsCard, adapters: Option<Adapters>) -> Self {
+        Self {
+            nets,
+            card,
+            adapters,
+        }
     }
 
     /// Calibrated scores for a batch of sentence vectors.
@@ -143,14 +200,24 @@ impl Heads {
         let abusive = candle_nn::ops::sigmoid(&abusive)?
             .flatten_all()?
             .to_vec1::<f32>()?;
+        let labels: Vec<Option<[f32; 5]>> = match &self.nets.labels {
+            Some(head) => candle_nn::ops::sigmoid(&(head.logits(&x)? / t.labels as f64)?)?
+                .to_vec2::<f32>()?
+                .into_iter()
+                .map(|row| Some(row.try_into().expect("5 labels")))
+                .collect(),
+            None => vec![None; embeddings.len()],
+        };
         Ok(intent
             .into_iter()
             .zip(sentiment)
             .zip(abusive)
-            .map(|((i, s), a)| Scores {
+            .zip(labels)
+            .map(|(((i, s), a), labels)| Scores {
                 intent: i.try_into().expect("9 intents"),
                 sentiment: s.try_into().expect("3 sentiments"),
                 abusive: a,
+                labels,
             })
             .collect())
     }

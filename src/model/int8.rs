@@ -10,7 +10,8 @@
 use super::encoder::{TokenEmbeddings, Tokens};
 use super::gemm::{matmul, Epilogue, Int8Linear, QuantizedRows, SharedMut};
 use super::ops::{self, simd_twin};
-use super::q4file::{dequantize_q4, Q4File, Shape};
+use super::lora::{matrix_shape, Adapters};
+use super::q4file::{dense_weight, Q4File, Shape};
 use super::ModelError;
 use rayon::prelude::*;
 
@@ -62,17 +63,16 @@ pub struct Int8Bert {
     pool: rayon::ThreadPool,
 }
 
-/// Loads one linear layer of the file, dequantised, as `[rows][cols]` f32.
-fn dense(file: &Q4File, name: &str, rows: usize, cols: usize) -> Result<Vec<f32>, ModelError> {
-    let mut w = vec![0f32; rows * cols];
-    dequantize_q4(file.q4_blocks(&format!("{name}.w"), rows, cols)?, &mut w);
-    Ok(w)
-}
-
-fn linear(file: &Q4File, name: &str, rows: usize, cols: usize) -> Result<Int8Linear, ModelError> {
-    let bias = file.f32s(&format!("{name}.b"), rows)?;
+fn linear(
+    file: &Q4File,
+    layer: usize,
+    matrix: &str,
+    adapters: Option<&Adapters>,
+) -> Result<Int8Linear, ModelError> {
+    let (rows, cols) = matrix_shape(&file.shape, matrix).expect("a known matrix");
+    let bias = file.f32s(&format!("l{layer}.{matrix}.b"), rows)?;
     Ok(Int8Linear::new(
-        &dense(file, name, rows, cols)?,
+        &dense_weight(file, layer, matrix, adapters)?,
         bias,
         rows,
         cols,
@@ -80,8 +80,13 @@ fn linear(file: &Q4File, name: &str, rows: usize, cols: usize) -> Result<Int8Lin
 }
 
 impl Int8Bert {
-    /// `threads`: the pool's size (0 = one per core).
-    pub fn load(file: &Q4File, threads: usize) -> Result<Self, ModelError> {
+    /// `threads`: the pool's size (0 = one per core). Adapters, when given, are merged into
+    /// the weights before they are quantised.
+    pub fn load(
+        file: &Q4File,
+        threads: usize,
+        adapters: Option<&Adapters>,
+    ) -> Result<Self, ModelError> {
         let s = file.shape;
         let (h, ff) = (s.hidden, s.intermediate);
         let block = Int8Linear::BLOCK_COLS;
@@ -104,15 +109,15 @@ impl Int8Bert {
                 let mut qkv = Vec::with_capacity(3 * h * h);
                 let mut qkv_bias = Vec::with_capacity(3 * h);
                 for part in ["q", "k", "v"] {
-                    qkv.extend(dense(file, &name(part), h, h)?);
+                    qkv.extend(dense_weight(file, l, part, adapters)?);
                     qkv_bias.extend(file.f32s(&format!("{}.b", name(part)), h)?);
                 }
                 Ok(Layer {
                     qkv: Int8Linear::new(&qkv, qkv_bias, 3 * h, h),
-                    attention_out: linear(file, &name("ao"), h, h)?,
+                    attention_out: linear(file, l, "ao", adapters)?,
                     attention_norm: Norm::load(file, &name("aln"), h)?,
-                    ffn_in: linear(file, &name("fi"), ff, h)?,
-                    ffn_out: linear(file, &name("fo"), h, ff)?,
+                    ffn_in: linear(file, l, "fi", adapters)?,
+                    ffn_out: linear(file, l, "fo", adapters)?,
                     output_norm: Norm::load(file, &name("oln"), h)?,
                 })
             })
@@ -144,7 +149,44 @@ impl Int8Bert {
         self.pool.install(|| self.embed_in_pool(batch))
     }
 
+    /// The hidden states of every token after the first `layers` layers, one `[len × hidden]`
+    /// vector per text: what `tact tune` trains the upper layers on.
+    pub fn hidden_states(
+        &self,
+        batch: &[Tokens],
+        layers: usize,
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        self.pool.install(|| {
+            let (x, starts) = self.run(batch, layers.min(self.layers.len()))?;
+            let h = self.shape.hidden;
+            Ok(starts
+                .windows(2)
+                .map(|w| x[w[0] * h..w[1] * h].to_vec())
+                .collect())
+        })
+    }
+
     fn embed_in_pool(&self, batch: &[Tokens]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let h = self.shape.hidden;
+        let (x, starts) = self.run(batch, self.layers.len())?;
+        Ok(starts
+            .windows(2)
+            .map(|w| {
+                // The sum has the mean's direction; normalising makes it the unit mean.
+                let mut sum = vec![0f32; h];
+                for row in x[w[0] * h..w[1] * h].chunks_exact(h) {
+                    sum.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+                }
+                let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt();
+                sum.iter_mut().for_each(|m| *m /= norm);
+                sum
+            })
+            .collect())
+    }
+
+    /// Embeds the batch's tokens end to end and runs the first `layers` layers over them;
+    /// returns the hidden states and where each text starts (plus the end).
+    fn run(&self, batch: &[Tokens], layers: usize) -> Result<(Vec<f32>, Vec<usize>), ModelError> {
         let s = self.shape;
         let (h, eps) = (s.hidden, s.layer_norm_eps);
         let mut starts = Vec::with_capacity(batch.len() + 1);
@@ -174,7 +216,7 @@ impl Int8Bert {
         let mut qkv = vec![0f32; tokens * 3 * h];
         let mut context = vec![0f32; tokens * h];
         let mut mid = vec![0f32; tokens * s.intermediate];
-        for layer in &self.layers {
+        for layer in &self.layers[..layers] {
             quantized.quantize(&x, h);
             matmul(&quantized, &layer.qkv, &mut qkv, Epilogue::Bias);
             self.attention(&qkv, &starts, &mut context);
@@ -187,20 +229,7 @@ impl Int8Bert {
             matmul(&quantized, &layer.ffn_out, &mut x, Epilogue::AddTo);
             layer.output_norm.apply(&mut x, eps);
         }
-
-        Ok(starts
-            .windows(2)
-            .map(|w| {
-                // The sum has the mean's direction; normalising makes it the unit mean.
-                let mut sum = vec![0f32; h];
-                for row in x[w[0] * h..w[1] * h].chunks_exact(h) {
-                    sum.iter_mut().zip(row).for_each(|(m, v)| *m += v);
-                }
-                let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt();
-                sum.iter_mut().for_each(|m| *m /= norm);
-                sum
-            })
-            .collect())
+        Ok((x, starts))
     }
 
     /// Self-attention per text and head: `qkv` is `[tokens, q | k | v]`, `context` `[tokens, hidden]`.

@@ -7,10 +7,12 @@ pub mod fetch;
 mod gemm;
 pub mod heads;
 mod int8;
+pub mod lora;
 mod ops;
 pub mod q4file;
 
-pub use encoder::{Encoder, Tokens, WeightFormat};
+pub use encoder::{Encoder, EncoderConfig, Tokens, WeightFormat};
+pub use lora::{AdapterCard, Adapters};
 pub use heads::Heads;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +28,8 @@ pub enum ModelError {
     Tokenizer { path: PathBuf, message: String },
     #[error("heads {path}: {message}")]
     Heads { path: PathBuf, message: String },
+    #[error("adapters {path}: {message}")]
+    Adapters { path: PathBuf, message: String },
     #[error("model configuration: {0}")]
     Config(String),
     #[error("inference: {0}")]

@@ -212,6 +212,7 @@ mod tests {
             intent: [0.123456, 0.0, 0.876544, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
             sentiment: [0.5, 0.25, 0.25],
             abusive: 0.00004,
+            labels: None,
         };
         let json = serde_json::to_string(&ScoreTable::from_scores(&scores)).unwrap();
         assert!(

@@ -149,6 +149,7 @@ mod tests {
             intent: [(1.0 - p) / 8.0; 9],
             sentiment: [0.2, 0.6, 0.2],
             abusive: 0.02,
+            labels: None,
         };
         scores.intent[intent.index()] = p;
         scores

@@ -312,6 +312,7 @@ mod tests {
             intent: [0.05, 0.05, 0.6, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05],
             sentiment: [0.8, 0.15, 0.05],
             abusive: 0.02,
+            labels: None,
         };
         let decision: Decision =
             Playbook::new(Policy::default_policy()).decide(comment, Lang::Ro, &scores);

@@ -30,7 +30,7 @@ pub fn encoder(format: WeightFormat) -> &'static Encoder {
     };
     cell.get_or_init(|| {
         let f = files();
-        Encoder::load(&f.weights, &f.tokenizer, format, 512, 0).expect("encoder")
+        Encoder::load(&f.weights, &f.tokenizer, &EncoderConfig { format, max_tokens: 512, threads: 0, adapters: None }).expect("encoder")
     })
 }
 

@@ -1,6 +1,8 @@
 //! Command-line interface: the subcommands, their flags (each also read from a `TACT_*`
 //! environment variable) and the glue that turns validated flags into calls on the library.
 
+mod tune;
+
 use crate::classify::{Classifier, ModelConfig, DEFAULT_MAX_TOKENS};
 use crate::model::{fetch, WeightFormat};
 use anyhow::Context;
@@ -74,9 +76,12 @@ impl ModelArgs {
         Ok(crate::model::Encoder::load(
             &files.weights,
             &files.tokenizer,
-            self.weights,
-            self.max_tokens,
-            self.threads,
+            &crate::model::EncoderConfig {
+                format: self.weights,
+                max_tokens: self.max_tokens,
+                threads: self.threads,
+                adapters: None,
+            },
         )?)
     }
 }
@@ -188,6 +193,8 @@ pub enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// Fine-tune the encoder (LoRA adapters on its upper layers) and the heads together.
+    Tune(tune::TuneArgs),
     /// Measure the encoder and the pipeline on a corpus (one text per line).
     Bench {
         #[arg(
@@ -307,6 +314,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Score(args) => crate::score::command(args),
+        Command::Tune(args) => {
+            let cfg = args.config()?;
+            let files = crate::model::ModelFiles::ensure(&args.model_dir())?;
+            match crate::tune::run(&files, &cfg)?.stopped_at {
+                Some(step) => eprintln!("stopped at step {step}; --resume goes on"),
+                None => eprintln!("tuned; the models are in {}", cfg.out_dir.display()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve {
             serve,
             policy,
