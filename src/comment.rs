@@ -37,7 +37,7 @@ pub struct Scores {
     /// Independent probability that the comment is abusive.
     pub abusive: f32,
     /// Independent probabilities of the corpora's binary labels, indexed like
-    /// [`crate::data::CORPUS_LABELS`], where the heads have that head; `None` otherwise.
+    /// `CORPUS_LABELS` of the data module, where the heads have that head; `None` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<[f32; 5]>,
 }

@@ -1,7 +1,7 @@
 //! On-disk cache of sentence vectors keyed by a hash of the text, so that retraining the
 //! heads or re-evaluating a corpus costs seconds instead of an encoder pass.
 //!
-//! One append-only file per encoder setting (weight format, token limit): records of a
+//! One append-only file per encoder setting (weight format, token limit, adapters): records of a
 //! 16-byte key (the head of sha256 of the text) and the vector as little-endian f32. A torn
 //! last record (an interrupted run) is ignored on load and overwritten by the next append.
 
@@ -28,8 +28,12 @@ impl EmbeddingCache {
     /// Opens (or starts) the cache for this encoder setting under `dir`.
     pub fn open(dir: &Path, enc: &Encoder) -> std::io::Result<Self> {
         let dim = enc.hidden_size();
-        let name =
-            format!("embeddings-{}-{}-{dim}.bin", enc.format(), enc.max_tokens()).to_lowercase();
+        // A tuned encoder gives other vectors for the same text: its adapters name the file.
+        let tuned = enc
+            .adapters_digest()
+            .map_or(String::new(), |d| format!("-lora{d}"));
+        let name = format!("embeddings-{}-{}-{dim}{tuned}.bin", enc.format(), enc.max_tokens())
+            .to_lowercase();
         let path = dir.join(name);
         let mut vectors = HashMap::new();
         if let Ok(bytes) = std::fs::read(&path) {

@@ -35,6 +35,8 @@ pub struct TrainConfig {
     pub corpus_label_weight: f32,
     /// The command line, recorded in the card.
     pub command: String,
+    /// Adapters merged into the encoder the vectors come from (kept in the new card).
+    pub adapters: Option<crate::model::Adapters>,
 }
 
 /// Expands directories into their `*.jsonl` files, sorted for reproducibility.
@@ -202,6 +204,9 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
 
     std::fs::create_dir_all(&cfg.out_dir)?;
     varmap.save(cfg.out_dir.join("heads.safetensors"))?;
+    if let Some(a) = &cfg.adapters {
+        a.save(&cfg.out_dir.join(&a.card.file))?;
+    }
     let count = per_source;
     let card = HeadsCard {
         embedding_dim: dim,
@@ -213,10 +218,10 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
             labels: temps[3] as f32,
         },
         labels_head: true,
-        adapters: None,
+        adapters: cfg.adapters.as_ref().map(|a| a.card.clone()),
         max_tokens: encoder.max_tokens(),
         weight_format: format!("{:?}", encoder.format()).to_lowercase(),
-        trained_at: crate::cli::utc_date(),
+        trained_at: crate::model::heads::utc_date(),
         command: cfg.command.clone(),
         seed: cfg.seed,
         training: serde_json::json!({

@@ -71,7 +71,19 @@ impl ModelArgs {
         Classifier::load(&self.config()).context("loading the model")
     }
 
-    pub fn load_encoder_only(&self) -> anyhow::Result<crate::model::Encoder> {
+    /// The heads in force (the committed ones or --heads-dir).
+    pub fn load_heads(&self) -> anyhow::Result<crate::model::Heads> {
+        Ok(match &self.heads_dir {
+            Some(dir) => crate::model::Heads::load(dir)?,
+            None => crate::model::Heads::builtin()?,
+        })
+    }
+
+    /// The encoder alone, with `adapters` merged when given.
+    pub fn load_encoder_only(
+        &self,
+        adapters: Option<crate::model::Adapters>,
+    ) -> anyhow::Result<crate::model::Encoder> {
         let files = crate::model::ModelFiles::ensure(&self.config().model_dir)?;
         Ok(crate::model::Encoder::load(
             &files.weights,
@@ -80,7 +92,7 @@ impl ModelArgs {
                 format: self.weights,
                 max_tokens: self.max_tokens,
                 threads: self.threads,
-                adapters: None,
+                adapters,
             },
         )?)
     }
@@ -307,9 +319,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 batch_size: 256,
                 corpus_label_weight,
                 command: std::env::args().collect::<Vec<_>>().join(" "),
+                adapters: None,
             };
-            // Training reads raw sentence vectors; the heads being replaced are not needed.
-            let encoder = model.load_encoder_only()?;
+            // The heads are refitted on the encoder they serve with: tuned adapters, if the
+            // heads in force have them, stay and are written beside the new heads.
+            let adapters = model.load_heads()?.adapters;
+            let encoder = model.load_encoder_only(adapters.clone())?;
+            let cfg = crate::train::TrainConfig { adapters, ..cfg };
             crate::train::run(&encoder, &cfg)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -395,7 +411,7 @@ fn bench(
             weights: WeightFormat::F32,
             ..model.clone()
         }
-        .load_encoder_only()
+        .load_encoder_only(classifier.heads.adapters.clone())
         .context("loading the f32 reference encoder")?;
         report.accuracy = Some(crate::bench::accuracy(
             &classifier.encoder,
@@ -410,24 +426,6 @@ fn bench(
         report.print_table();
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Today's date (UTC) as YYYY-MM-DD, for model cards.
-pub fn utc_date() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    // Howard Hinnant's civil-from-days.
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }
 
 fn decide(

@@ -12,8 +12,8 @@
 //! 384 MB as f32); only the rows of the tokens in a batch are dequantised.
 
 use super::int8::Int8Bert;
-use super::lora::{matrix_shape, Adapters};
-use super::q4file::{dense_weight, dequantize_q4, Q4File, Shape, Q4_BLOCK, Q4_BLOCK_BYTES};
+use super::lora::{dense_weight, matrix_shape, Adapters};
+use super::q4file::{dequantize_q4, Q4File, Shape, Q4_BLOCK, Q4_BLOCK_BYTES};
 use super::ModelError;
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
 use candle_core::{DType, Device, Module, Tensor};
@@ -76,6 +76,8 @@ pub struct Encoder {
     shape: Shape,
     max_tokens: usize,
     format: WeightFormat,
+    /// [`Adapters::digest`] of the adapters merged at load, if any.
+    adapters: Option<String>,
 }
 
 enum Backend {
@@ -135,6 +137,7 @@ impl Encoder {
             shape: file.shape,
             max_tokens,
             format,
+            adapters: adapters.map(Adapters::digest),
         })
     }
 
@@ -165,6 +168,11 @@ impl Encoder {
 
     pub fn format(&self) -> WeightFormat {
         self.format
+    }
+
+    /// The digest of the adapters merged into the weights; `None` for the plain encoder.
+    pub fn adapters_digest(&self) -> Option<&str> {
+        self.adapters.as_deref()
     }
 
     /// Tokenises one text with the `query: ` prefix, keeping at most `max_tokens` tokens.

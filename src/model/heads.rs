@@ -18,9 +18,8 @@ use std::path::{Path, PathBuf};
 /// The committed heads, relative to the repository (and compiled into the binary).
 pub const HEADS_JSON: &str = include_str!("../../models/heads.json");
 pub const HEADS_WEIGHTS: &[u8] = include_bytes!("../../models/heads.safetensors");
-/// The committed adapters (empty until `tact tune` has written some; the card says whether
-/// the heads use them).
-const ADAPTERS: &[u8] = &[];
+/// The committed adapters (the card says whether the heads use them).
+const ADAPTERS: &[u8] = include_bytes!("../../models/adapters.safetensors");
 
 /// What `models/heads.json` says about the heads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -225,4 +224,22 @@ impl Heads {
 
 fn softmax_rows(logits: &Tensor, temperature: f32) -> candle_core::Result<Vec<Vec<f32>>> {
     candle_nn::ops::softmax_last_dim(&(logits / temperature as f64)?)?.to_vec2()
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, for model cards.
+pub fn utc_date() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Howard Hinnant's civil-from-days.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }

@@ -8,7 +8,7 @@
 //! layers, matrices) is described by [`AdapterCard`] in `heads.json`, because the heads are
 //! trained with them and mean nothing without them.
 
-use super::q4file::Shape;
+use super::q4file::{dequantize_q4, Q4File, Shape};
 use super::ModelError;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,25 @@ pub fn matrix_shape(shape: &Shape, matrix: &str) -> Option<(usize, usize)> {
         "fo" => (h, ff),
         _ => return None,
     })
+}
+
+/// One linear layer's weight (`matrix` of [`MATRICES`] in `layer`), dequantised
+/// to `[outputs][inputs]` f32, with its adapter merged in when there is one.
+pub fn dense_weight(
+    file: &Q4File,
+    layer: usize,
+    matrix: &str,
+    adapters: Option<&Adapters>,
+) -> Result<Vec<f32>, super::ModelError> {
+    let (rows, cols) = matrix_shape(&file.shape, matrix).ok_or_else(|| {
+        super::ModelError::Config(format!("unknown matrix {matrix:?}"))
+    })?;
+    let mut w = vec![0f32; rows * cols];
+    dequantize_q4(file.q4_blocks(&format!("l{layer}.{matrix}.w"), rows, cols)?, &mut w);
+    if let Some(a) = adapters {
+        a.merge(layer, matrix, &mut w, cols);
+    }
+    Ok(w)
 }
 
 /// Every matrix an adapter may target, in the encoder's order.
@@ -160,6 +179,36 @@ impl Adapters {
             }
         }
         Ok(Self { card, path, pairs })
+    }
+
+    /// Writes the adapters as `adapters.safetensors` does (tensors `l{layer}.{matrix}.a|b`).
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let mut tensors = HashMap::new();
+        for ((layer, matrix), p) in &self.pairs {
+            let rank = self.card.rank;
+            let [outputs, inputs] = p.dims;
+            tensors.insert(format!("l{layer}.{matrix}.a"), Tensor::from_vec(p.a.clone(), (rank, inputs), &Device::Cpu)?);
+            tensors.insert(format!("l{layer}.{matrix}.b"), Tensor::from_vec(p.b.clone(), (outputs, rank), &Device::Cpu)?);
+        }
+        candle_core::safetensors::save(&tensors, path)?;
+        Ok(())
+    }
+
+    /// A short digest of every factor's values: tells one set of adapters from another (the
+    /// embedding cache keys its files by it).
+    pub fn digest(&self) -> String {
+        let mut keys: Vec<&(usize, String)> = self.pairs.keys().collect();
+        keys.sort();
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for k in keys {
+            let p = &self.pairs[k];
+            for v in p.a.iter().chain(&p.b) {
+                for b in v.to_le_bytes() {
+                    h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+        }
+        format!("{h:016x}")
     }
 
     /// Checks the adapters fit an encoder of this shape.

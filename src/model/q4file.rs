@@ -239,25 +239,6 @@ impl Q4File {
     }
 }
 
-/// One linear layer's weight (`matrix` of [`super::lora::MATRICES`] in `layer`), dequantised
-/// to `[outputs][inputs]` f32, with its adapter merged in when there is one.
-pub fn dense_weight(
-    file: &Q4File,
-    layer: usize,
-    matrix: &str,
-    adapters: Option<&super::lora::Adapters>,
-) -> Result<Vec<f32>, super::ModelError> {
-    let (rows, cols) = super::lora::matrix_shape(&file.shape, matrix).ok_or_else(|| {
-        super::ModelError::Config(format!("unknown matrix {matrix:?}"))
-    })?;
-    let mut w = vec![0f32; rows * cols];
-    dequantize_q4(file.q4_blocks(&format!("l{layer}.{matrix}.w"), rows, cols)?, &mut w);
-    if let Some(a) = adapters {
-        a.merge(layer, matrix, &mut w, cols);
-    }
-    Ok(w)
-}
-
 /// Dequantises Q4_0 blocks into `out` (`out.len()` = 32 × blocks).
 pub fn dequantize_q4(blocks: &[u8], out: &mut [f32]) {
     for (block, o) in blocks

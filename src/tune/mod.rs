@@ -107,8 +107,11 @@ impl TuneConfig {
 
 pub struct TuneSummary {
     pub card: HeadsCard,
-    /// Steps taken in this session; `None` when the run finished and wrote its models.
+    /// The step reached when this session stopped early; `None` when the run finished and
+    /// wrote its models.
     pub stopped_at: Option<usize>,
+    /// Calibration loss after each finished epoch.
+    pub epoch_losses: Vec<f32>,
 }
 
 /// The order of one epoch: shuffled, then grouped into batches of similar length (little
@@ -251,16 +254,24 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
     let mut last_save = Instant::now();
     let mut smoothed: Option<f32> = None;
     let bar = progress_bar(total as u64, progress.step as u64);
+    let mut order: Option<(usize, Vec<Vec<usize>>)> = None;
     while progress.step < total {
         if cfg.stop_after.is_some_and(|n| progress.step - session_start >= n) {
             progress.seconds += session.elapsed().as_secs_f64();
             checkpoint.save(&opt, &progress)?;
             bar.finish_and_clear();
-            return Ok(TuneSummary { card: empty_card(cfg, dim), stopped_at: Some(progress.step) });
+            return Ok(TuneSummary {
+                card: empty_card(cfg, dim),
+                stopped_at: Some(progress.step),
+                epoch_losses: progress.epoch_losses,
+            });
         }
         let (epoch, k) = (progress.step / steps_per_epoch, progress.step % steps_per_epoch);
-        // Recomputed per step (cheap next to a step), so a resumed run needs no saved order.
-        let batch = &epoch_batches(&items, &lens, cfg.batch_size, cfg.seed, epoch)[k];
+        // A function of the seed and the epoch, so a resumed run needs no saved order.
+        if order.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            order = Some((epoch, epoch_batches(&items, &lens, cfg.batch_size, cfg.seed, epoch)));
+        }
+        let batch = &order.as_ref().expect("just set").1[k];
         let s: Vec<&[f32]> = batch.iter().map(|&i| states[i].as_slice()).collect();
         let mut drop_rng = Rng((cfg.seed ^ 0xd1b5_4a32_d192_ed03).wrapping_add(progress.step as u64 * 0x9e37_79b9) | 1);
         let x = upper.forward(&s, Some(&mut drop_rng))?;
@@ -368,7 +379,11 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
         "temperatures intent {:.2} sentiment {:.2} abusive {:.2} labels {:.2}; wrote {} ({:.0} s training)",
         temps[0], temps[1], temps[2], temps[3], cfg.out_dir.display(), progress.seconds
     );
-    Ok(TuneSummary { card: card_out, stopped_at: None })
+    Ok(TuneSummary {
+        card: card_out,
+        stopped_at: None,
+        epoch_losses: progress.epoch_losses,
+    })
 }
 
 fn empty_card(cfg: &TuneConfig, dim: usize) -> HeadsCard {
@@ -378,7 +393,7 @@ fn empty_card(cfg: &TuneConfig, dim: usize) -> HeadsCard {
         temperature: Temperatures { intent: 1.0, sentiment: 1.0, abusive: 1.0, labels: 1.0 },
         max_tokens: crate::classify::DEFAULT_MAX_TOKENS,
         weight_format: "int8".into(),
-        trained_at: crate::cli::utc_date(),
+        trained_at: crate::model::heads::utc_date(),
         command: cfg.command.clone(),
         seed: cfg.seed,
         training: serde_json::Value::Null,

@@ -5,8 +5,8 @@
 //! layer is a custom op whose backward pass gives only the input's gradient: candle's matmul
 //! would also compute the gradient of the frozen weight, as much work again for nothing.
 
-use crate::model::lora::{matrix_shape, AdapterCard};
-use crate::model::q4file::{dense_weight, Q4File, Shape};
+use crate::model::lora::{dense_weight, matrix_shape, AdapterCard};
+use crate::model::q4file::{Q4File, Shape};
 use crate::model::ModelError;
 use crate::objective::Rng;
 use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Tensor, Var, D};

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use tact::classify::{Classifier, ModelConfig, DEFAULT_MAX_TOKENS};
-use tact::model::{fetch, Encoder, ModelFiles, WeightFormat};
+use tact::model::{fetch, Encoder, EncoderConfig, ModelFiles, WeightFormat};
 
 pub fn model_dir() -> PathBuf {
     std::env::var_os("TACT_MODEL_DIR")
