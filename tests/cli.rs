@@ -198,3 +198,39 @@ fn bench_json_reports_speed_memory_and_agreement_with_f32() {
         assert_eq!(r["accuracy"]["texts"], 6);
     }
 }
+
+#[test]
+fn train_refits_the_heads_on_the_tuned_encoder_and_keeps_its_adapters() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny.jsonl");
+    let lines: Vec<String> = std::fs::read_to_string("datasets/brand/ro.jsonl")
+        .unwrap()
+        .lines()
+        .take(120)
+        .map(String::from)
+        .collect();
+    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("heads");
+    run_ok(
+        tact()
+            .args(["train", "--epochs", "2", "--hidden", "16", "--out"])
+            .arg(&out)
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .arg(&data),
+    );
+    // The committed heads carry adapters: the new heads were fitted on the tuned encoder's
+    // vectors, so they keep the same adapters, byte for byte.
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("heads.json")).unwrap()).unwrap();
+    let committed: serde_json::Value =
+        serde_json::from_str(tact::model::heads::HEADS_JSON).unwrap();
+    assert_eq!(card["adapters"], committed["adapters"]);
+    assert!(card["adapters"].is_object(), "the committed heads are tuned");
+    let ours = tact::model::Adapters::load(&out, &serde_json::from_value(card["adapters"].clone()).unwrap()).unwrap();
+    let theirs = tact::model::Adapters::load(std::path::Path::new("models"), &serde_json::from_value(committed["adapters"].clone()).unwrap()).unwrap();
+    assert_eq!(ours.digest(), theirs.digest());
+    let scores = run_ok(tact().args(["classify", "Mulțumesc, a ajuns repede!", "--heads-dir"]).arg(&out));
+    let v: serde_json::Value = serde_json::from_str(scores.trim()).unwrap();
+    assert!(v["scores"]["intent"]["praise"].as_f64().is_some());
+}
