@@ -32,8 +32,12 @@ impl EmbeddingCache {
         let tuned = enc
             .adapters_digest()
             .map_or(String::new(), |d| format!("-lora{d}"));
-        let name = format!("embeddings-{}-{}-{dim}{tuned}.bin", enc.format(), enc.max_tokens())
-            .to_lowercase();
+        let name = format!(
+            "embeddings-{}-{}-{dim}{tuned}.bin",
+            enc.format(),
+            enc.max_tokens()
+        )
+        .to_lowercase();
         let path = dir.join(name);
         let mut vectors = HashMap::new();
         if let Ok(bytes) = std::fs::read(&path) {

@@ -108,7 +108,10 @@ fn rows_tensor(x: &Tensor, rows: impl Iterator<Item = usize>) -> candle_core::Re
     x.index_select(&Tensor::from_vec(idx, n, &Device::Cpu)?, 0)
 }
 
-fn cpu<T: candle_core::WithDType>(v: Vec<T>, shape: impl Into<candle_core::Shape>) -> candle_core::Result<Tensor> {
+fn cpu<T: candle_core::WithDType>(
+    v: Vec<T>,
+    shape: impl Into<candle_core::Shape>,
+) -> candle_core::Result<Tensor> {
     Tensor::from_vec(v, shape, &Device::Cpu)
 }
 
@@ -126,23 +129,43 @@ fn bce(z: &Tensor, y: Vec<f32>) -> candle_core::Result<Tensor> {
     ((z.relu()? - (z * &y)?)? + (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?.mean_all()
 }
 
-pub fn intent_loss(nets: &HeadNets, x: &Tensor, t: &[ClassTarget], temp: f64) -> candle_core::Result<Tensor> {
+pub fn intent_loss(
+    nets: &HeadNets,
+    x: &Tensor,
+    t: &[ClassTarget],
+    temp: f64,
+) -> candle_core::Result<Tensor> {
     let xb = rows_tensor(x, t.iter().map(|t| t.row))?;
     class_loss(&nets.intent.logits(&xb)?, t, temp)
 }
 
-pub fn sentiment_loss(nets: &HeadNets, x: &Tensor, t: &[ClassTarget], temp: f64) -> candle_core::Result<Tensor> {
+pub fn sentiment_loss(
+    nets: &HeadNets,
+    x: &Tensor,
+    t: &[ClassTarget],
+    temp: f64,
+) -> candle_core::Result<Tensor> {
     let xb = rows_tensor(x, t.iter().map(|t| t.row))?;
     class_loss(&nets.sentiment.logits(&xb)?, t, temp)
 }
 
-pub fn abusive_loss(nets: &HeadNets, x: &Tensor, t: &[BinaryTarget], temp: f64) -> candle_core::Result<Tensor> {
+pub fn abusive_loss(
+    nets: &HeadNets,
+    x: &Tensor,
+    t: &[BinaryTarget],
+    temp: f64,
+) -> candle_core::Result<Tensor> {
     let xb = rows_tensor(x, t.iter().map(|t| t.row))?;
     let z = (nets.abusive.logits(&xb)?.squeeze(1)? / temp)?;
     bce(&z, t.iter().map(|t| t.y).collect())
 }
 
-pub fn labels_loss(nets: &HeadNets, x: &Tensor, t: &[LabelTarget], temp: f64) -> candle_core::Result<Tensor> {
+pub fn labels_loss(
+    nets: &HeadNets,
+    x: &Tensor,
+    t: &[LabelTarget],
+    temp: f64,
+) -> candle_core::Result<Tensor> {
     let head = nets.labels.as_ref().expect("a labels head");
     let xb = rows_tensor(x, t.iter().map(|t| t.row))?;
     let cols = cpu(t.iter().map(|t| t.label).collect(), (t.len(), 1))?;
@@ -155,18 +178,31 @@ pub const HEADS: usize = 4;
 
 /// One head's loss (0 intent, 1 sentiment, 2 abusive, 3 labels) at a temperature; `None`
 /// when no target asks anything of that head.
-pub fn head_loss(nets: &HeadNets, x: &Tensor, t: &Targets, head: usize, temp: f64) -> candle_core::Result<Option<Tensor>> {
+pub fn head_loss(
+    nets: &HeadNets,
+    x: &Tensor,
+    t: &Targets,
+    head: usize,
+    temp: f64,
+) -> candle_core::Result<Option<Tensor>> {
     Ok(match head {
         0 if !t.intent.is_empty() => Some(intent_loss(nets, x, &t.intent, temp)?),
         1 if !t.sentiment.is_empty() => Some(sentiment_loss(nets, x, &t.sentiment, temp)?),
         2 if !t.abusive.is_empty() => Some(abusive_loss(nets, x, &t.abusive, temp)?),
-        3 if !t.labels.is_empty() && nets.labels.is_some() => Some(labels_loss(nets, x, &t.labels, temp)?),
+        3 if !t.labels.is_empty() && nets.labels.is_some() => {
+            Some(labels_loss(nets, x, &t.labels, temp)?)
+        }
         _ => None,
     })
 }
 
 /// The sum that training minimises: every head's mean loss, the labels head weighted.
-pub fn total_loss(nets: &HeadNets, x: &Tensor, t: &Targets, w: LossWeights) -> candle_core::Result<Tensor> {
+pub fn total_loss(
+    nets: &HeadNets,
+    x: &Tensor,
+    t: &Targets,
+    w: LossWeights,
+) -> candle_core::Result<Tensor> {
     let mut total: Option<Tensor> = None;
     for head in 0..HEADS {
         if let Some(l) = head_loss(nets, x, t, head, 1.0)? {
@@ -192,7 +228,11 @@ pub fn head_losses(nets: &HeadNets, x: &Tensor, t: &Targets) -> candle_core::Res
 }
 
 /// Temperature scaling: per head, the T of a grid (0.5 to 4.0) that minimises its loss on `t`.
-pub fn fit_temperatures(nets: &HeadNets, x: &Tensor, t: &Targets) -> candle_core::Result<[f64; HEADS]> {
+pub fn fit_temperatures(
+    nets: &HeadNets,
+    x: &Tensor,
+    t: &Targets,
+) -> candle_core::Result<[f64; HEADS]> {
     let grid: Vec<f64> = (10..=80).map(|k| k as f64 * 0.05).collect();
     let mut temps = [1.0f64; HEADS];
     for (head, temp) in temps.iter_mut().enumerate() {
@@ -213,18 +253,30 @@ pub fn fit_temperatures(nets: &HeadNets, x: &Tensor, t: &Targets) -> candle_core
 /// Every head parameter, initialised from the seeded generator (candle's CPU generator cannot
 /// be seeded): U(−1/√fan_in, 1/√fan_in), as PyTorch's `nn.Linear` does. `HeadNets::new` then
 /// finds them in the map instead of drawing its own.
-pub fn seeded_heads(rng: &mut Rng, dim: usize, hidden: usize, labels_head: bool) -> candle_core::Result<VarMap> {
+pub fn seeded_heads(
+    rng: &mut Rng,
+    dim: usize,
+    hidden: usize,
+    labels_head: bool,
+) -> candle_core::Result<VarMap> {
     let varmap = VarMap::new();
     {
         let mut data = varmap.data().lock().unwrap();
         for (head, outputs) in HeadNets::names(labels_head) {
             for (layer, rows, cols) in [("hidden", hidden, dim), ("out", outputs, hidden)] {
                 let bound = 1.0 / (cols as f32).sqrt();
-                let mut init = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform() * bound).collect() };
+                let mut init =
+                    |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform() * bound).collect() };
                 let w = cpu(init(rows * cols), (rows, cols))?;
                 let b = cpu(init(rows), rows)?;
-                data.insert(format!("{head}.{layer}.weight"), candle_core::Var::from_tensor(&w)?);
-                data.insert(format!("{head}.{layer}.bias"), candle_core::Var::from_tensor(&b)?);
+                data.insert(
+                    format!("{head}.{layer}.weight"),
+                    candle_core::Var::from_tensor(&w)?,
+                );
+                data.insert(
+                    format!("{head}.{layer}.bias"),
+                    candle_core::Var::from_tensor(&b)?,
+                );
             }
         }
     }
@@ -242,13 +294,16 @@ mod tests {
 
     #[test]
     fn each_label_trains_only_its_head() {
-        let a = record(r#"{"id":"a","text":"x","lang":"en","intent":"spam","sentiment":"neutral","labels":{"abusive":0}}"#);
+        let a = record(
+            r#"{"id":"a","text":"x","lang":"en","intent":"spam","sentiment":"neutral","labels":{"abusive":0}}"#,
+        );
         let b = record(r#"{"id":"b","text":"y","lang":"en","labels":{"complaint":1,"request":0}}"#);
         let t = Targets::of(&[&a, &b]);
         assert_eq!(t.intent.len(), 1);
         assert_eq!(t.sentiment.len(), 1);
         assert_eq!(t.abusive.len(), 1);
-        let labels: Vec<(usize, u32, f32)> = t.labels.iter().map(|l| (l.row, l.label, l.y)).collect();
+        let labels: Vec<(usize, u32, f32)> =
+            t.labels.iter().map(|l| (l.row, l.label, l.y)).collect();
         assert_eq!(labels, vec![(1, 0, 1.0), (1, 3, 0.0)]);
     }
 
@@ -256,29 +311,58 @@ mod tests {
     fn losses_fall_when_the_heads_learn_and_temperatures_are_fitted() {
         let mut rng = Rng(7);
         let varmap = seeded_heads(&mut rng, 4, 8, true).unwrap();
-        let nets = HeadNets::new(VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &Device::Cpu), 4, 8, true).unwrap();
+        let nets = HeadNets::new(
+            VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &Device::Cpu),
+            4,
+            8,
+            true,
+        )
+        .unwrap();
         let recs: Vec<Record> = (0..16)
             .map(|i| {
                 let (intent, c) = if i % 2 == 0 { ("praise", 1) } else { ("complaint", 0) };
                 record(&format!(r#"{{"id":"{i}","text":"t","lang":"en","intent":"{intent}","sentiment":"neutral","labels":{{"abusive":{c},"spam":{c}}}}}"#))
             })
             .collect();
-        let x: Vec<f32> = (0..16).flat_map(|i| if i % 2 == 0 { [1.0, 0.0, 0.5, 0.0] } else { [0.0, 1.0, 0.0, 0.5] }).collect();
+        let x: Vec<f32> = (0..16)
+            .flat_map(|i| {
+                if i % 2 == 0 {
+                    [1.0, 0.0, 0.5, 0.0]
+                } else {
+                    [0.0, 1.0, 0.0, 0.5]
+                }
+            })
+            .collect();
         let x = cpu(x, (16, 4)).unwrap();
         let t = Targets::of(&recs.iter().collect::<Vec<_>>());
         let w = LossWeights { labels: 0.5 };
-        let before = total_loss(&nets, &x, &t, w).unwrap().to_scalar::<f32>().unwrap();
+        let before = total_loss(&nets, &x, &t, w)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         let mut opt = candle_nn::AdamW::new_lr(varmap.all_vars(), 0.05).unwrap();
         for _ in 0..50 {
-            candle_nn::Optimizer::backward_step(&mut opt, &total_loss(&nets, &x, &t, w).unwrap()).unwrap();
+            candle_nn::Optimizer::backward_step(&mut opt, &total_loss(&nets, &x, &t, w).unwrap())
+                .unwrap();
         }
-        let after = total_loss(&nets, &x, &t, w).unwrap().to_scalar::<f32>().unwrap();
+        let after = total_loss(&nets, &x, &t, w)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!(after < before * 0.5, "{before} -> {after}");
         let temps = fit_temperatures(&nets, &x, &t).unwrap();
         let l1 = head_losses(&nets, &x, &t).unwrap();
         for head in 0..HEADS {
-            let fitted = head_loss(&nets, &x, &t, head, temps[head]).unwrap().unwrap().to_scalar::<f32>().unwrap();
-            assert!(fitted <= l1[head] + 1e-6, "head {head}: {fitted} > {}", l1[head]);
+            let fitted = head_loss(&nets, &x, &t, head, temps[head])
+                .unwrap()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(
+                fitted <= l1[head] + 1e-6,
+                "head {head}: {fitted} > {}",
+                l1[head]
+            );
         }
     }
 }

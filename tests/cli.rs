@@ -226,11 +226,26 @@ fn train_refits_the_heads_on_the_tuned_encoder_and_keeps_its_adapters() {
     let committed: serde_json::Value =
         serde_json::from_str(tact::model::heads::HEADS_JSON).unwrap();
     assert_eq!(card["adapters"], committed["adapters"]);
-    assert!(card["adapters"].is_object(), "the committed heads are tuned");
-    let ours = tact::model::Adapters::load(&out, &serde_json::from_value(card["adapters"].clone()).unwrap()).unwrap();
-    let theirs = tact::model::Adapters::load(std::path::Path::new("models"), &serde_json::from_value(committed["adapters"].clone()).unwrap()).unwrap();
+    assert!(
+        card["adapters"].is_object(),
+        "the committed heads are tuned"
+    );
+    let ours = tact::model::Adapters::load(
+        &out,
+        &serde_json::from_value(card["adapters"].clone()).unwrap(),
+    )
+    .unwrap();
+    let theirs = tact::model::Adapters::load(
+        std::path::Path::new("models"),
+        &serde_json::from_value(committed["adapters"].clone()).unwrap(),
+    )
+    .unwrap();
     assert_eq!(ours.digest(), theirs.digest());
-    let scores = run_ok(tact().args(["classify", "Mulțumesc, a ajuns repede!", "--heads-dir"]).arg(&out));
+    let scores = run_ok(
+        tact()
+            .args(["classify", "Mulțumesc, a ajuns repede!", "--heads-dir"])
+            .arg(&out),
+    );
     let v: serde_json::Value = serde_json::from_str(scores.trim()).unwrap();
     assert!(v["scores"]["intent"]["praise"].as_f64().is_some());
 }

@@ -118,7 +118,17 @@ fn int8_vectors_follow_the_f32_encoder_on_brand_comments() {
 #[test]
 fn int8_gives_the_same_vectors_on_any_thread_count() {
     let f = common::files();
-    let one = Encoder::load(&f.weights, &f.tokenizer, &tact::model::EncoderConfig { format: WeightFormat::Int8, max_tokens: 512, threads: 1, adapters: None }).unwrap();
+    let one = Encoder::load(
+        &f.weights,
+        &f.tokenizer,
+        &tact::model::EncoderConfig {
+            format: WeightFormat::Int8,
+            max_tokens: 512,
+            threads: 1,
+            adapters: None,
+        },
+    )
+    .unwrap();
     assert_eq!(one.threads(), 1);
     let texts = brand_sample();
     let texts: Vec<&str> = texts.iter().take(40).map(String::as_str).collect();

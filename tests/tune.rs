@@ -29,7 +29,12 @@ fn perturbed(file: &Q4File, card: &AdapterCard) -> UpperLayers {
     for (_, var) in &upper.vars {
         let n = var.as_tensor().elem_count();
         let v: Vec<f32> = (0..n).map(|_| rng.uniform() * 0.05).collect();
-        let t = candle_core::Tensor::from_vec(v, var.as_tensor().shape().clone(), &candle_core::Device::Cpu).unwrap();
+        let t = candle_core::Tensor::from_vec(
+            v,
+            var.as_tensor().shape().clone(),
+            &candle_core::Device::Cpu,
+        )
+        .unwrap();
         var.set(&t).unwrap();
     }
     upper
@@ -45,7 +50,17 @@ fn lora_merged_into_the_encoder_equals_the_unmerged_forward_pass() {
     let upper = perturbed(&file, &card);
     let adapters = Adapters::from_tensors(card, &upper.tensors()).unwrap();
     let load = |format, adapters: Option<Adapters>| {
-        Encoder::load(&f.weights, &f.tokenizer, &EncoderConfig { format, max_tokens: 128, threads: 0, adapters }).unwrap()
+        Encoder::load(
+            &f.weights,
+            &f.tokenizer,
+            &EncoderConfig {
+                format,
+                max_tokens: 128,
+                threads: 0,
+                adapters,
+            },
+        )
+        .unwrap()
     };
     let merged_f32 = load(WeightFormat::F32, Some(adapters.clone()));
     let merged_int8 = load(WeightFormat::Int8, Some(adapters));
@@ -56,20 +71,36 @@ fn lora_merged_into_the_encoder_equals_the_unmerged_forward_pass() {
         "Верните деньги за заказ, это уже третий раз",
         "great, third delivery delay this month, love it 🙃",
     ];
-    let tokens: Vec<_> = texts.iter().map(|t| merged_int8.tokenize(t).unwrap()).collect();
+    let tokens: Vec<_> = texts
+        .iter()
+        .map(|t| merged_int8.tokenize(t).unwrap())
+        .collect();
     let embedded = merged_int8.hidden_states(&tokens, 0).unwrap();
     let states: Vec<&[f32]> = embedded.iter().map(Vec::as_slice).collect();
-    let unmerged = upper.forward(&states, None).unwrap().to_vec2::<f32>().unwrap();
+    let unmerged = upper
+        .forward(&states, None)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
     let from_f32 = merged_f32.embed(&texts).unwrap();
     let from_int8 = merged_int8.embed(&texts).unwrap();
     let before = plain.embed(&texts).unwrap();
     for i in 0..texts.len() {
         let exact = common::cosine(&unmerged[i], &from_f32[i]);
-        assert!(exact > 0.99999, "text {i}: merged f32 vs unmerged cosine {exact}");
+        assert!(
+            exact > 0.99999,
+            "text {i}: merged f32 vs unmerged cosine {exact}"
+        );
         let served = common::cosine(&unmerged[i], &from_int8[i]);
-        assert!(served > 0.999, "text {i}: merged int8 vs unmerged cosine {served}");
+        assert!(
+            served > 0.999,
+            "text {i}: merged int8 vs unmerged cosine {served}"
+        );
         let moved = common::cosine(&unmerged[i], &before[i]);
-        assert!(moved < 0.999, "text {i}: the adapters should change the vector (cosine {moved})");
+        assert!(
+            moved < 0.999,
+            "text {i}: the adapters should change the vector (cosine {moved})"
+        );
     }
 }
 
@@ -113,6 +144,7 @@ fn tiny_config(data: PathBuf, out: &Path, checkpoints: &Path) -> TuneConfig {
         seed: 5,
         threads: 0,
         checkpoint_minutes: 60.0,
+        head_epochs: 5,
         stop_after: None,
         command: "test".into(),
     }
@@ -136,37 +168,67 @@ fn a_tiny_tune_lowers_the_loss_and_resuming_gives_the_same_models() {
     // The same run, stopped after 5 steps and resumed (as after kill -9: a new process
     // reading the checkpoint).
     let ck = tmp.path().join("ck-b");
-    let stopped = TuneConfig { stop_after: Some(5), ..tiny_config(data.clone(), &out_b, &ck) };
-    assert_eq!(tact::tune::run(common::files(), &stopped).unwrap().stopped_at, Some(5));
+    let stopped = TuneConfig {
+        stop_after: Some(5),
+        ..tiny_config(data.clone(), &out_b, &ck)
+    };
+    assert_eq!(
+        tact::tune::run(common::files(), &stopped)
+            .unwrap()
+            .stopped_at,
+        Some(5)
+    );
     assert!(!out_b.join("adapters.safetensors").exists());
-    let resumed = TuneConfig { resume: true, ..tiny_config(data, &out_b, &ck) };
+    let resumed = TuneConfig {
+        resume: true,
+        ..tiny_config(data, &out_b, &ck)
+    };
     let done = tact::tune::run(common::files(), &resumed).unwrap();
     assert!(done.stopped_at.is_none());
     assert_eq!(done.epoch_losses, summary.epoch_losses);
     for name in ["adapters.safetensors", "heads.safetensors"] {
-        assert!(read(&out_a, name) == read(&out_b, name), "{name} differs after resuming");
+        assert!(
+            read(&out_a, name) == read(&out_b, name),
+            "{name} differs after resuming"
+        );
     }
 
     // What it wrote serves: the heads' card names the adapters, and the classifier merges them.
     let card: serde_json::Value = serde_json::from_slice(&read(&out_a, "heads.json")).unwrap();
     assert_eq!(card["adapters"]["layers"], serde_json::json!([11]));
-    let tuned = Classifier::load(&ModelConfig { heads_dir: Some(out_a.clone()), ..common::config() }).unwrap();
+    let tuned = Classifier::load(&ModelConfig {
+        heads_dir: Some(out_a.clone()),
+        ..common::config()
+    })
+    .unwrap();
     assert!(tuned.heads.adapters.is_some());
-    let scores = tuned.classify(&["Order 5531 still hasn't shipped, can you check?"], 8).unwrap();
-    assert!(scores[0].scores.labels.is_some(), "the tuned heads score the corpus labels");
+    let scores = tuned
+        .classify(&["Order 5531 still hasn't shipped, can you check?"], 8)
+        .unwrap();
+    assert!(
+        scores[0].scores.labels.is_some(),
+        "the tuned heads score the corpus labels"
+    );
 
     // A card that names adapters the directory lacks fails, naming the file.
     std::fs::remove_file(out_a.join("adapters.safetensors")).unwrap();
-    let err = Classifier::load(&ModelConfig { heads_dir: Some(out_a.clone()), ..common::config() })
-        .err()
-        .expect("missing adapters must fail")
-        .to_string();
+    let err = Classifier::load(&ModelConfig {
+        heads_dir: Some(out_a.clone()),
+        ..common::config()
+    })
+    .err()
+    .expect("missing adapters must fail")
+    .to_string();
     assert!(err.contains("adapters.safetensors"), "{err}");
     // Without adapters in the card the directory still serves: the plain encoder.
     let mut plain: serde_json::Value = card.clone();
     plain.as_object_mut().unwrap().remove("adapters");
     std::fs::write(out_a.join("heads.json"), plain.to_string()).unwrap();
-    let c = Classifier::load(&ModelConfig { heads_dir: Some(out_a), ..common::config() }).unwrap();
+    let c = Classifier::load(&ModelConfig {
+        heads_dir: Some(out_a),
+        ..common::config()
+    })
+    .unwrap();
     assert!(c.heads.adapters.is_none());
 }
 
@@ -175,15 +237,54 @@ fn bad_settings_are_refused_before_any_work() {
     let tmp = tempfile::tempdir().unwrap();
     let base = tiny_config(tmp.path().join("none.jsonl"), tmp.path(), tmp.path());
     let cases: Vec<(TuneConfig, &str)> = vec![
-        (TuneConfig { lr_adapters: f64::NAN, ..base.clone() }, "--lr-adapters"),
-        (TuneConfig { lr_heads: 1e6, ..base.clone() }, "--lr-heads"),
-        (TuneConfig { dropout: 1.0, ..base.clone() }, "--dropout"),
-        (TuneConfig { rank: 0, ..base.clone() }, "--rank"),
-        (TuneConfig { layers: 13, ..base.clone() }, "--layers 13"),
+        (
+            TuneConfig {
+                lr_adapters: f64::NAN,
+                ..base.clone()
+            },
+            "--lr-adapters",
+        ),
+        (
+            TuneConfig {
+                lr_heads: 1e6,
+                ..base.clone()
+            },
+            "--lr-heads",
+        ),
+        (
+            TuneConfig {
+                dropout: 1.0,
+                ..base.clone()
+            },
+            "--dropout",
+        ),
+        (
+            TuneConfig {
+                rank: 0,
+                ..base.clone()
+            },
+            "--rank",
+        ),
+        (
+            TuneConfig {
+                layers: 13,
+                ..base.clone()
+            },
+            "--layers 13",
+        ),
     ];
     for (cfg, flag) in cases {
         let data = tiny_data(tmp.path());
-        let err = tact::tune::run(common::files(), &TuneConfig { data: vec![data], ..cfg }).err().unwrap().to_string();
+        let err = tact::tune::run(
+            common::files(),
+            &TuneConfig {
+                data: vec![data],
+                ..cfg
+            },
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(err.contains(flag), "{flag}: {err}");
     }
 }

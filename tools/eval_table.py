@@ -37,13 +37,19 @@ def main():
     runs = [(a.split("=", 1)[0], json.load(open(a.split("=", 1)[1]))) for a in sys.argv[1:]]
     names = [n for n, _ in runs]
     rows = [cells(r) for _, r in runs]
-    print("| metric (test split) | " + " | ".join(f"{n}: all" for n in names) + " | " + " | ".join(f"{n}: {l}" for l in LANGS for n in names) + " |")
-    print("|---" * (1 + len(names) * (1 + len(LANGS))) + "|")
-    for i, (metric, _, _, n) in enumerate(rows[0]):
+    # Every run side by side over all languages; per language, the first run → the last.
+    head = " | ".join(f"{n}: all" for n in names)
+    arrow = f"{names[0]} → {names[-1]}"
+    print(f"| metric (test split) | {head} | " + " | ".join(f"{l}: {arrow}" for l in LANGS) + " |")
+    print("|---" * (1 + len(names) + len(LANGS)) + "|")
+    for i, (metric, _, _, n) in enumerate(rows[-1]):
         line = f"| {metric}" + (f" (n={n})" if n else "")
         line += " | " + " | ".join(f"**{fmt(r[i][1])}**" if k == len(rows) - 1 else fmt(r[i][1]) for k, r in enumerate(rows))
-        line += " | " + " | ".join(fmt(r[i][2].get(l)) for l in LANGS for r in rows)
-        print(line + " |")
+        per = []
+        for l in LANGS:
+            a, b = rows[0][i][2].get(l), rows[-1][i][2].get(l)
+            per.append("—" if a is None and b is None else f"{fmt(a)} → {fmt(b)}")
+        print(line + " | " + " | ".join(per) + " |")
 
 
 if __name__ == "__main__":

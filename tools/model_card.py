@@ -8,7 +8,8 @@ import json, subprocess, sys
 
 card = json.load(open("models/heads.json"))
 before_path, after_path, before_label = sys.argv[1], sys.argv[2], sys.argv[3]
-t = card["training"]
+t = card["training"]["tune"]
+heads = card["training"]
 r = t["recipe"]
 a = card["adapters"]
 temps = card["temperature"]
@@ -50,7 +51,9 @@ Recipe: {r['tuned_layers']} tuned layers (the lower {12 - r['tuned_layers']} run
 records per file (a stable sample), the brand set seen {r['brand_repeat']}× per epoch; the corpora's binary
 labels weighted {r['corpus_label_weight']} in the loss; seed {card['seed']}. {t['epochs_run']} epochs of
 {t['texts_per_epoch']} texts ({t['steps']} steps); the calibration split picked epoch {t['best_epoch']}
-(calibration losses per epoch: {', '.join(f'{l:.4f}' for l in t['calibration_loss_per_epoch'])}).
+(calibration losses per epoch: {', '.join(f'{l:.4f}' for l in t['calibration_loss_per_epoch'])}). The heads were then
+refitted on the merged int8 encoder's vectors ({r['head_epochs']} epochs, epoch {heads['best_epoch']} picked on the
+calibration split, learning rate {heads['learning_rate']:g}) and their temperatures fitted there.
 **Time: {minutes:.0f} min of training** ({t['training_seconds']:.0f} s; the whole command
 {t['total_seconds_this_session']:.0f} s, with the int8 pass over the lower layers and the temperatures).
 

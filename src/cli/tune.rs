@@ -63,6 +63,9 @@ pub struct TuneArgs {
     /// Weight of the corpora's binary labels' loss against each other head's.
     #[arg(long, env = "TACT_TUNE_CORPUS_LABEL_WEIGHT", default_value_t = 0.5)]
     pub corpus_label_weight: f32,
+    /// Epochs of the final heads' refit on the tuned encoder's vectors (best on calibration).
+    #[arg(long, env = "TACT_TUNE_HEAD_EPOCHS", default_value_t = 20)]
+    pub head_epochs: usize,
     #[arg(long, env = "TACT_TUNE_SEED", default_value_t = 42)]
     pub seed: u64,
     /// Minutes between checkpoints (one is also written at every epoch's end).
@@ -81,11 +84,17 @@ pub struct TuneArgs {
 
 impl TuneArgs {
     pub fn config(&self) -> anyhow::Result<TuneConfig> {
-        let model_dir = self.model_dir.clone().unwrap_or_else(crate::model::fetch::default_model_dir);
+        let model_dir = self
+            .model_dir
+            .clone()
+            .unwrap_or_else(crate::model::fetch::default_model_dir);
         let cfg = TuneConfig {
             data: self.data.clone(),
             out_dir: self.out.clone(),
-            checkpoint_dir: self.checkpoint_dir.clone().unwrap_or_else(|| model_dir.join("tune-checkpoint")),
+            checkpoint_dir: self
+                .checkpoint_dir
+                .clone()
+                .unwrap_or_else(|| model_dir.join("tune-checkpoint")),
             resume: self.resume,
             max_per_source: self.max_per_source,
             max_calib_per_source: self.max_calib_per_source,
@@ -107,6 +116,7 @@ impl TuneArgs {
             seed: self.seed,
             threads: self.threads,
             checkpoint_minutes: self.checkpoint_minutes,
+            head_epochs: self.head_epochs,
             stop_after: self.stop_after,
             command: std::env::args().collect::<Vec<_>>().join(" "),
         };
@@ -115,6 +125,8 @@ impl TuneArgs {
     }
 
     pub fn model_dir(&self) -> PathBuf {
-        self.model_dir.clone().unwrap_or_else(crate::model::fetch::default_model_dir)
+        self.model_dir
+            .clone()
+            .unwrap_or_else(crate::model::fetch::default_model_dir)
     }
 }

@@ -99,7 +99,11 @@ pub struct EncoderConfig {
 
 impl Encoder {
     /// Loads the encoder from the weights file and the tokenizer file.
-    pub fn load(weights: &Path, tokenizer: &Path, config: &EncoderConfig) -> Result<Self, ModelError> {
+    pub fn load(
+        weights: &Path,
+        tokenizer: &Path,
+        config: &EncoderConfig,
+    ) -> Result<Self, ModelError> {
         let (format, max_tokens, threads) = (config.format, config.max_tokens, config.threads);
         let adapters = config.adapters.as_ref();
         let file = Q4File::read(weights)?;
@@ -206,7 +210,11 @@ impl Encoder {
     /// The hidden states of every token after the first `layers` layers (int8 path only), one
     /// `[len × hidden]` vector per text: the frozen part of the encoder that `tact tune` runs
     /// once, with the numerics serving uses.
-    pub fn hidden_states(&self, batch: &[Tokens], layers: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+    pub fn hidden_states(
+        &self,
+        batch: &[Tokens],
+        layers: usize,
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
         match &self.backend {
             Backend::Int8(bert) => bert.hidden_states(batch, layers),
             Backend::Candle(_) => Err(ModelError::Config(

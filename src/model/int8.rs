@@ -9,8 +9,8 @@
 
 use super::encoder::{TokenEmbeddings, Tokens};
 use super::gemm::{matmul, Epilogue, Int8Linear, QuantizedRows, SharedMut};
-use super::ops::{self, simd_twin};
 use super::lora::{dense_weight, matrix_shape, Adapters};
+use super::ops::{self, simd_twin};
 use super::q4file::{Q4File, Shape};
 use super::ModelError;
 use rayon::prelude::*;

@@ -34,11 +34,13 @@ pub fn dense_weight(
     matrix: &str,
     adapters: Option<&Adapters>,
 ) -> Result<Vec<f32>, super::ModelError> {
-    let (rows, cols) = matrix_shape(&file.shape, matrix).ok_or_else(|| {
-        super::ModelError::Config(format!("unknown matrix {matrix:?}"))
-    })?;
+    let (rows, cols) = matrix_shape(&file.shape, matrix)
+        .ok_or_else(|| super::ModelError::Config(format!("unknown matrix {matrix:?}")))?;
     let mut w = vec![0f32; rows * cols];
-    dequantize_q4(file.q4_blocks(&format!("l{layer}.{matrix}.w"), rows, cols)?, &mut w);
+    dequantize_q4(
+        file.q4_blocks(&format!("l{layer}.{matrix}.w"), rows, cols)?,
+        &mut w,
+    );
     if let Some(a) = adapters {
         a.merge(layer, matrix, &mut w, cols);
     }
@@ -101,7 +103,10 @@ impl Adapters {
             return Err(err(path, "rank must be at least 1".into()));
         }
         if !card.alpha.is_finite() || card.alpha <= 0.0 {
-            return Err(err(path, format!("alpha must be positive, got {}", card.alpha)));
+            return Err(err(
+                path,
+                format!("alpha must be positive, got {}", card.alpha),
+            ));
         }
         let mut tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)
             .map_err(|e| err(path, format!("not a safetensors file: {e}")))?;
@@ -114,7 +119,13 @@ impl Adapters {
                         .remove(&name)
                         .ok_or_else(|| err(path, format!("tensor {name} is missing")))?;
                     let &[rows, cols] = t.dims() else {
-                        return Err(err(path, format!("tensor {name} has shape {:?}, expected two dimensions", t.dims())));
+                        return Err(err(
+                            path,
+                            format!(
+                                "tensor {name} has shape {:?}, expected two dimensions",
+                                t.dims()
+                            ),
+                        ));
                     };
                     let v = t
                         .to_dtype(candle_core::DType::F32)
@@ -122,7 +133,10 @@ impl Adapters {
                         .and_then(|t| t.to_vec1::<f32>())
                         .map_err(|e| err(path, format!("tensor {name}: {e}")))?;
                     if let Some(bad) = v.iter().position(|x| !x.is_finite()) {
-                        return Err(err(path, format!("tensor {name} holds a non-finite value at {bad}")));
+                        return Err(err(
+                            path,
+                            format!("tensor {name} holds a non-finite value at {bad}"),
+                        ));
                     }
                     Ok((v, [rows, cols]))
                 };
@@ -137,11 +151,21 @@ impl Adapters {
                         ),
                     ));
                 }
-                pairs.insert((layer, matrix.clone()), Pair { a, b, dims: [b_dims[0], a_dims[1]] });
+                pairs.insert(
+                    (layer, matrix.clone()),
+                    Pair {
+                        a,
+                        b,
+                        dims: [b_dims[0], a_dims[1]],
+                    },
+                );
             }
         }
         if let Some(extra) = tensors.keys().min() {
-            return Err(err(path, format!("unexpected tensor {extra} (not described by the card)")));
+            return Err(err(
+                path,
+                format!("unexpected tensor {extra} (not described by the card)"),
+            ));
         }
         Ok(Self {
             card: card.clone(),
@@ -175,7 +199,14 @@ impl Adapters {
                 };
                 let ((a, _), (b, outputs)) = (get("a")?, get("b")?);
                 let inputs = a.len() / card.rank;
-                pairs.insert((layer, matrix.clone()), Pair { a, b, dims: [outputs, inputs] });
+                pairs.insert(
+                    (layer, matrix.clone()),
+                    Pair {
+                        a,
+                        b,
+                        dims: [outputs, inputs],
+                    },
+                );
             }
         }
         Ok(Self { card, path, pairs })
@@ -187,8 +218,14 @@ impl Adapters {
         for ((layer, matrix), p) in &self.pairs {
             let rank = self.card.rank;
             let [outputs, inputs] = p.dims;
-            tensors.insert(format!("l{layer}.{matrix}.a"), Tensor::from_vec(p.a.clone(), (rank, inputs), &Device::Cpu)?);
-            tensors.insert(format!("l{layer}.{matrix}.b"), Tensor::from_vec(p.b.clone(), (outputs, rank), &Device::Cpu)?);
+            tensors.insert(
+                format!("l{layer}.{matrix}.a"),
+                Tensor::from_vec(p.a.clone(), (rank, inputs), &Device::Cpu)?,
+            );
+            tensors.insert(
+                format!("l{layer}.{matrix}.b"),
+                Tensor::from_vec(p.b.clone(), (outputs, rank), &Device::Cpu)?,
+            );
         }
         candle_core::safetensors::save(&tensors, path)?;
         Ok(())
@@ -217,7 +254,10 @@ impl Adapters {
             if *layer >= shape.layers {
                 return Err(err(
                     &self.path,
-                    format!("layer {layer} does not exist (the encoder has {})", shape.layers),
+                    format!(
+                        "layer {layer} does not exist (the encoder has {})",
+                        shape.layers
+                    ),
                 ));
             }
             let (outputs, inputs) = matrix_shape(shape, matrix)
@@ -290,8 +330,14 @@ mod tests {
             let (o, i) = matrix_shape(&s, m).unwrap();
             let a: Vec<f32> = (0..2 * i).map(|k| fill * (k as f32 + 1.0) / 10.0).collect();
             let b: Vec<f32> = (0..o * 2).map(|k| (k as f32 - 3.0) / 7.0).collect();
-            t.insert(format!("l1.{m}.a"), Tensor::from_vec(a, (2, i), &Device::Cpu).unwrap());
-            t.insert(format!("l1.{m}.b"), Tensor::from_vec(b, (o, 2), &Device::Cpu).unwrap());
+            t.insert(
+                format!("l1.{m}.a"),
+                Tensor::from_vec(a, (2, i), &Device::Cpu).unwrap(),
+            );
+            t.insert(
+                format!("l1.{m}.b"),
+                Tensor::from_vec(b, (o, 2), &Device::Cpu).unwrap(),
+            );
         }
         t
     }
@@ -338,17 +384,31 @@ mod tests {
         missing.remove("l1.fi.b");
         assert!(msg(&bytes(&missing), &card()).contains("tensor l1.fi.b is missing"));
         let mut wrong = tensors(1.0);
-        wrong.insert("l1.q.a".into(), Tensor::zeros((3, 4), candle_core::DType::F32, &Device::Cpu).unwrap());
+        wrong.insert(
+            "l1.q.a".into(),
+            Tensor::zeros((3, 4), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        );
         assert!(msg(&bytes(&wrong), &card()).contains("do not have rank 2"));
         let mut wide = tensors(1.0);
-        wide.insert("l1.q.a".into(), Tensor::zeros((2, 6), candle_core::DType::F32, &Device::Cpu).unwrap());
-        assert!(msg(&bytes(&wide), &card()).contains("l1.q adapts a 4×6 matrix, the encoder's is 4×4"));
+        wide.insert(
+            "l1.q.a".into(),
+            Tensor::zeros((2, 6), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        );
+        assert!(
+            msg(&bytes(&wide), &card()).contains("l1.q adapts a 4×6 matrix, the encoder's is 4×4")
+        );
         let nan = tensors(f32::NAN);
         assert!(msg(&bytes(&nan), &card()).contains("non-finite"));
         let mut extra = tensors(1.0);
-        extra.insert("l0.q.a".into(), Tensor::zeros((2, 4), candle_core::DType::F32, &Device::Cpu).unwrap());
+        extra.insert(
+            "l0.q.a".into(),
+            Tensor::zeros((2, 4), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        );
         assert!(msg(&bytes(&extra), &card()).contains("unexpected tensor l0.q.a"));
-        let far = AdapterCard { layers: vec![5], ..card() };
+        let far = AdapterCard {
+            layers: vec![5],
+            ..card()
+        };
         let mut renamed = HashMap::new();
         for (k, v) in tensors(1.0) {
             renamed.insert(k.replace("l1.", "l5."), v);

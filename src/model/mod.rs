@@ -12,8 +12,8 @@ mod ops;
 pub mod q4file;
 
 pub use encoder::{Encoder, EncoderConfig, Tokens, WeightFormat};
-pub use lora::{AdapterCard, Adapters};
 pub use heads::Heads;
+pub use lora::{AdapterCard, Adapters};
 
 use std::path::{Path, PathBuf};
 

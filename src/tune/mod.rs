@@ -60,6 +60,8 @@ pub struct TuneConfig {
     pub seed: u64,
     pub threads: usize,
     pub checkpoint_minutes: f64,
+    /// Epochs of the final heads' refit on the merged encoder's vectors.
+    pub head_epochs: usize,
     /// Stop after this many steps in this session (tests and time-boxed runs); a later
     /// `--resume` goes on.
     pub stop_after: Option<usize>,
@@ -76,15 +78,40 @@ impl TuneConfig {
             ("--alpha", self.alpha as f64),
         ];
         for (flag, v) in positive {
-            anyhow::ensure!(v.is_finite() && v > 0.0 && v < 1e3, "{flag} must be a positive number below 1000, got {v}");
+            anyhow::ensure!(
+                v.is_finite() && v > 0.0 && v < 1e3,
+                "{flag} must be a positive number below 1000, got {v}"
+            );
         }
-        anyhow::ensure!((0.0..1.0).contains(&self.dropout), "--dropout must be in [0, 1), got {}", self.dropout);
-        anyhow::ensure!((0.0..1.0).contains(&self.warmup), "--warmup must be in [0, 1), got {}", self.warmup);
-        anyhow::ensure!(self.weight_decay.is_finite() && self.weight_decay >= 0.0, "--weight-decay must be ≥ 0");
-        for (flag, v) in [("--epochs", self.epochs), ("--batch-size", self.batch_size), ("--rank", self.rank), ("--layers", self.layers), ("--brand-repeat", self.brand_repeat), ("--hidden", self.hidden)] {
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.dropout),
+            "--dropout must be in [0, 1), got {}",
+            self.dropout
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.warmup),
+            "--warmup must be in [0, 1), got {}",
+            self.warmup
+        );
+        anyhow::ensure!(
+            self.weight_decay.is_finite() && self.weight_decay >= 0.0,
+            "--weight-decay must be ≥ 0"
+        );
+        for (flag, v) in [
+            ("--epochs", self.epochs),
+            ("--batch-size", self.batch_size),
+            ("--rank", self.rank),
+            ("--layers", self.layers),
+            ("--brand-repeat", self.brand_repeat),
+            ("--hidden", self.hidden),
+            ("--head-epochs", self.head_epochs),
+        ] {
             anyhow::ensure!(v > 0, "{flag} must be at least 1");
         }
-        anyhow::ensure!(self.max_train_tokens >= 3, "--max-train-tokens must be at least 3");
+        anyhow::ensure!(
+            self.max_train_tokens >= 3,
+            "--max-train-tokens must be at least 3"
+        );
         Ok(())
     }
 
@@ -92,10 +119,24 @@ impl TuneConfig {
     fn digest(&self, records: &[Record]) -> String {
         let settings = format!(
             "{:?}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
-            self.data, self.max_per_source, self.max_calib_per_source, self.brand_repeat,
-            self.max_train_tokens, self.layers, self.rank, self.alpha, self.dropout, self.epochs,
-            self.batch_size, self.lr_adapters, self.lr_heads, self.warmup, self.clip,
-            self.weight_decay, self.hidden, self.corpus_label_weight
+            self.data,
+            self.max_per_source,
+            self.max_calib_per_source,
+            self.brand_repeat,
+            self.max_train_tokens,
+            self.layers,
+            self.rank,
+            self.alpha,
+            self.dropout,
+            self.epochs,
+            self.batch_size,
+            self.lr_adapters,
+            self.lr_heads,
+            self.warmup,
+            self.clip,
+            self.weight_decay,
+            self.hidden,
+            self.corpus_label_weight
         );
         let mut h = crate::data::fnv1a(&format!("{settings}|{}", self.seed));
         for r in records {
@@ -116,8 +157,17 @@ pub struct TuneSummary {
 
 /// The order of one epoch: shuffled, then grouped into batches of similar length (little
 /// padding) whose order is shuffled again. Depends only on the seed and the epoch.
-fn epoch_batches(items: &[usize], lens: &[usize], batch: usize, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(epoch as u64 + 1) | 1);
+fn epoch_batches(
+    items: &[usize],
+    lens: &[usize],
+    batch: usize,
+    seed: u64,
+    epoch: usize,
+) -> Vec<Vec<usize>> {
+    let mut rng = Rng(seed
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(epoch as u64 + 1)
+        | 1);
     let mut order = items.to_vec();
     rng.shuffle(&mut order);
     let mut batches = Vec::new();
@@ -142,7 +192,14 @@ fn schedule(step: usize, total: usize, warmup: f64) -> f64 {
 }
 
 /// Mean calibration loss (sum over heads) and the pooled vectors, no dropout.
-fn calib_pass(upper: &UpperLayers, nets: &HeadNets, states: &[Vec<f32>], records: &[&Record], idx: &[usize], batch: usize) -> anyhow::Result<(f32, Tensor)> {
+fn calib_pass(
+    upper: &UpperLayers,
+    nets: &HeadNets,
+    states: &[Vec<f32>],
+    records: &[&Record],
+    idx: &[usize],
+    batch: usize,
+) -> anyhow::Result<(f32, Tensor)> {
     let mut order = idx.to_vec();
     order.sort_by_key(|&i| states[i].len());
     let mut pooled = Vec::new();
@@ -174,26 +231,46 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
     cfg.validate()?;
     keep_freed_memory();
     let started = Instant::now();
-    let splits = crate::train::read_splits(&cfg.data, cfg.max_per_source, cfg.max_calib_per_source)?;
-    anyhow::ensure!(!splits.train.is_empty(), "no training records (every record is in the calibration or test split)");
-    anyhow::ensure!(!splits.calib.is_empty(), "no calibration records: the calibration split picks the epoch and the temperatures");
+    let splits =
+        crate::train::read_splits(&cfg.data, cfg.max_per_source, cfg.max_calib_per_source)?;
+    anyhow::ensure!(
+        !splits.train.is_empty(),
+        "no training records (every record is in the calibration or test split)"
+    );
+    anyhow::ensure!(
+        !splits.calib.is_empty(),
+        "no calibration records: the calibration split picks the epoch and the temperatures"
+    );
     let records: Vec<&Record> = splits.train.iter().chain(&splits.calib).collect();
     let (n_train, n_all) = (splits.train.len(), records.len());
     let run_id = cfg.digest(&splits.train);
 
     let file = Q4File::read(&files.weights)?;
     let shape = file.shape;
-    anyhow::ensure!(cfg.layers <= shape.layers, "--layers {} but the encoder has {} layers", cfg.layers, shape.layers);
+    anyhow::ensure!(
+        cfg.layers <= shape.layers,
+        "--layers {} but the encoder has {} layers",
+        cfg.layers,
+        shape.layers
+    );
     let first = shape.layers - cfg.layers;
     let lower = Encoder::load(
         &files.weights,
         &files.tokenizer,
-        &EncoderConfig { format: WeightFormat::Int8, max_tokens: cfg.max_train_tokens, threads: cfg.threads, adapters: None },
+        &EncoderConfig {
+            format: WeightFormat::Int8,
+            max_tokens: cfg.max_train_tokens,
+            threads: cfg.threads,
+            adapters: None,
+        },
     )?;
     let t0 = Instant::now();
     let tokens: Vec<Tokens> = lower.install(|| {
         use rayon::prelude::*;
-        records.par_iter().map(|r| lower.tokenize(&r.text)).collect::<Result<Vec<_>, _>>()
+        records
+            .par_iter()
+            .map(|r| lower.tokenize(&r.text))
+            .collect::<Result<Vec<_>, _>>()
     })?;
     let mut states: Vec<Vec<f32>> = vec![Vec::new(); n_all];
     for chunk in crate::classify::length_sorted_batches(&tokens, 64) {
@@ -222,12 +299,30 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
     drop(file);
     let dim = shape.hidden;
     let varmap = objective::seeded_heads(&mut rng, dim, cfg.hidden, true)?;
-    let nets = HeadNets::new(VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu), dim, cfg.hidden, true)?;
-    let mut params: Vec<(String, candle_core::Var, usize)> =
-        upper.vars.iter().map(|(k, v)| (format!("adapter.{k}"), v.clone(), 0)).collect();
-    let mut head_vars: Vec<(String, candle_core::Var)> = varmap.data().lock().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let nets = HeadNets::new(
+        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        dim,
+        cfg.hidden,
+        true,
+    )?;
+    let mut params: Vec<(String, candle_core::Var, usize)> = upper
+        .vars
+        .iter()
+        .map(|(k, v)| (format!("adapter.{k}"), v.clone(), 0))
+        .collect();
+    let mut head_vars: Vec<(String, candle_core::Var)> = varmap
+        .data()
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     head_vars.sort_by(|a, b| a.0.cmp(&b.0));
-    params.extend(head_vars.into_iter().map(|(k, v)| (format!("head.{k}"), v, 1)));
+    params.extend(
+        head_vars
+            .into_iter()
+            .map(|(k, v)| (format!("head.{k}"), v, 1)),
+    );
     let mut opt = AdamW::new(params, cfg.weight_decay)?;
 
     let mut items: Vec<usize> = (0..n_train).collect();
@@ -238,17 +333,27 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
     let steps_per_epoch = items.len().div_ceil(cfg.batch_size);
     let total = steps_per_epoch * cfg.epochs;
     let checkpoint = Checkpoint::new(&cfg.checkpoint_dir)?;
-    let mut progress = Progress { run: run_id.clone(), step: 0, epoch_losses: Vec::new(), seconds: 0.0 };
+    let mut progress = Progress {
+        run: run_id.clone(),
+        step: 0,
+        epoch_losses: Vec::new(),
+        seconds: 0.0,
+    };
     if cfg.resume {
         match checkpoint.restore(&mut opt, &run_id)? {
             Some(p) => {
                 eprintln!("resuming at step {} of {total}", p.step);
                 progress = p;
             }
-            None => eprintln!("no checkpoint in {}: starting afresh", cfg.checkpoint_dir.display()),
+            None => eprintln!(
+                "no checkpoint in {}: starting afresh",
+                cfg.checkpoint_dir.display()
+            ),
         }
     }
-    let weights = LossWeights { labels: cfg.corpus_label_weight };
+    let weights = LossWeights {
+        labels: cfg.corpus_label_weight,
+    };
     let session_start = progress.step;
     let session = Instant::now();
     let mut last_save = Instant::now();
@@ -256,7 +361,10 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
     let bar = progress_bar(total as u64, progress.step as u64);
     let mut order: Option<(usize, Vec<Vec<usize>>)> = None;
     while progress.step < total {
-        if cfg.stop_after.is_some_and(|n| progress.step - session_start >= n) {
+        if cfg
+            .stop_after
+            .is_some_and(|n| progress.step - session_start >= n)
+        {
             progress.seconds += session.elapsed().as_secs_f64();
             checkpoint.save(&opt, &progress)?;
             bar.finish_and_clear();
@@ -266,19 +374,31 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
                 epoch_losses: progress.epoch_losses,
             });
         }
-        let (epoch, k) = (progress.step / steps_per_epoch, progress.step % steps_per_epoch);
+        let (epoch, k) = (
+            progress.step / steps_per_epoch,
+            progress.step % steps_per_epoch,
+        );
         // A function of the seed and the epoch, so a resumed run needs no saved order.
         if order.as_ref().is_none_or(|(e, _)| *e != epoch) {
-            order = Some((epoch, epoch_batches(&items, &lens, cfg.batch_size, cfg.seed, epoch)));
+            order = Some((
+                epoch,
+                epoch_batches(&items, &lens, cfg.batch_size, cfg.seed, epoch),
+            ));
         }
         let batch = &order.as_ref().expect("just set").1[k];
         let s: Vec<&[f32]> = batch.iter().map(|&i| states[i].as_slice()).collect();
-        let mut drop_rng = Rng((cfg.seed ^ 0xd1b5_4a32_d192_ed03).wrapping_add(progress.step as u64 * 0x9e37_79b9) | 1);
+        let mut drop_rng = Rng((cfg.seed ^ 0xd1b5_4a32_d192_ed03)
+            .wrapping_add(progress.step as u64 * 0x9e37_79b9)
+            | 1);
         let x = upper.forward(&s, Some(&mut drop_rng))?;
         let recs: Vec<&Record> = batch.iter().map(|&i| records[i]).collect();
         let loss = objective::total_loss(&nets, &x, &Targets::of(&recs), weights)?;
         let value = loss.to_scalar::<f32>()?;
-        anyhow::ensure!(value.is_finite(), "the loss became {value} at step {}: lower the learning rates", progress.step);
+        anyhow::ensure!(
+            value.is_finite(),
+            "the loss became {value} at step {}: lower the learning rates",
+            progress.step
+        );
         let f = schedule(progress.step, total, cfg.warmup);
         opt.step(&loss, &[cfg.lr_adapters * f, cfg.lr_heads * f], cfg.clip)?;
         progress.step += 1;
@@ -286,10 +406,20 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
         let done = progress.step - session_start;
         let rate = (done * cfg.batch_size) as f64 / session.elapsed().as_secs_f64();
         bar.set_position(progress.step as u64);
-        bar.set_message(format!("epoch {} loss {:.4} {rate:.0} texts/s", epoch + 1, smoothed.unwrap_or(value)));
+        bar.set_message(format!(
+            "epoch {} loss {:.4} {rate:.0} texts/s",
+            epoch + 1,
+            smoothed.unwrap_or(value)
+        ));
         if bar.is_hidden() && (progress.step % 50 == 0 || progress.step == total) {
             let eta = (total - progress.step) as f64 * cfg.batch_size as f64 / rate.max(1e-9);
-            eprintln!("step {}/{total} epoch {} loss {:.4} {rate:.0} texts/s eta {:.0} min", progress.step, epoch + 1, smoothed.unwrap_or(value), eta / 60.0);
+            eprintln!(
+                "step {}/{total} epoch {} loss {:.4} {rate:.0} texts/s eta {:.0} min",
+                progress.step,
+                epoch + 1,
+                smoothed.unwrap_or(value),
+                eta / 60.0
+            );
         }
         if progress.step % steps_per_epoch == 0 {
             let (l, _) = calib_pass(&upper, &nets, &states, &records, &calib_idx, cfg.batch_size)?;
@@ -297,7 +427,9 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             progress.epoch_losses.push(l);
             checkpoint.save_epoch(&opt, epoch + 1)?;
         }
-        if progress.step % steps_per_epoch == 0 || last_save.elapsed().as_secs_f64() >= cfg.checkpoint_minutes * 60.0 {
+        if progress.step % steps_per_epoch == 0
+            || last_save.elapsed().as_secs_f64() >= cfg.checkpoint_minutes * 60.0
+        {
             let mut p = progress.clone();
             p.seconds += session.elapsed().as_secs_f64();
             checkpoint.save(&opt, &p)?;
@@ -315,45 +447,48 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
         .map(|(e, _)| e + 1)
         .context("no epoch finished")?;
     checkpoint.load_epoch(&opt, best)?;
-    eprintln!("best epoch {best} (calibration losses {:?})", progress.epoch_losses);
+    eprintln!(
+        "best epoch {best} (calibration losses {:?})",
+        progress.epoch_losses
+    );
     let adapters = Adapters::from_tensors(card.clone(), &upper.tensors())?;
     drop(upper);
 
-    // Temperatures on the calibration split, scored as serving will: adapters merged, int8.
+    // The final heads are refitted, over many cheap epochs, on the very vectors serving
+    // computes (adapters merged, int8): on the calibration split they beat the jointly trained
+    // heads, which saw each text twice and through the f32 upper layers.
     let served = Encoder::load(
         &files.weights,
         &files.tokenizer,
-        &EncoderConfig { format: WeightFormat::Int8, max_tokens: crate::classify::DEFAULT_MAX_TOKENS, threads: cfg.threads, adapters: Some(adapters) },
+        &EncoderConfig {
+            format: WeightFormat::Int8,
+            max_tokens: crate::classify::DEFAULT_MAX_TOKENS,
+            threads: cfg.threads,
+            adapters: Some(adapters.clone()),
+        },
     )?;
-    let calib: Vec<&Record> = records[n_train..].to_vec();
-    let calib_tokens: Vec<Tokens> = calib.iter().map(|r| served.tokenize(&r.text)).collect::<Result<_, _>>()?;
-    let mut vectors = vec![Vec::new(); calib.len()];
-    for chunk in crate::classify::length_sorted_batches(&calib_tokens, 64) {
-        let batch: Vec<Tokens> = chunk.iter().map(|&i| calib_tokens[i].clone()).collect();
-        for (i, v) in chunk.into_iter().zip(served.embed_tokens(&batch)?) {
-            vectors[i] = v;
-        }
-    }
-    let x = Tensor::from_vec(vectors.concat(), (calib.len(), dim), &Device::Cpu)?;
-    let t_calib = Targets::of(&calib);
-    let temps = objective::fit_temperatures(&nets, &x, &t_calib)?;
-    let calibrated: Vec<f32> = (0..objective::HEADS)
-        .map(|h| objective::head_loss(&nets, &x, &t_calib, h, temps[h]).and_then(|l| l.map_or(Ok(0.0), |l| l.to_scalar::<f32>())))
-        .collect::<candle_core::Result<_>>()?;
-
-    std::fs::create_dir_all(&cfg.out_dir).with_context(|| format!("creating {}", cfg.out_dir.display()))?;
-    let adapter_tensors: std::collections::HashMap<String, Tensor> = opt
-        .params
-        .iter()
-        .filter_map(|(k, v, _)| k.strip_prefix("adapter.").map(|n| (n.to_string(), v.as_tensor().clone())))
-        .collect();
-    candle_core::safetensors::save(&adapter_tensors, cfg.out_dir.join(&card.file))?;
-    varmap.save(cfg.out_dir.join("heads.safetensors"))?;
-    let mut card_out = empty_card(cfg, dim);
-    card_out.temperature = Temperatures { intent: temps[0] as f32, sentiment: temps[1] as f32, abusive: temps[2] as f32, labels: temps[3] as f32 };
-    card_out.adapters = Some(card);
-    card_out.training = serde_json::json!({
-        "method": "LoRA adapters on the upper encoder layers and the heads, trained jointly (tact tune)",
+    std::fs::create_dir_all(&cfg.out_dir)
+        .with_context(|| format!("creating {}", cfg.out_dir.display()))?;
+    let refit = crate::train::run(
+        &served,
+        &crate::train::TrainConfig {
+            data: cfg.data.clone(),
+            out_dir: cfg.out_dir.clone(),
+            cache_dir: cfg.checkpoint_dir.join("embedding-cache"),
+            max_per_source: cfg.max_per_source,
+            epochs: cfg.head_epochs,
+            hidden: cfg.hidden,
+            learning_rate: cfg.lr_heads,
+            seed: cfg.seed,
+            batch_size: 256,
+            corpus_label_weight: cfg.corpus_label_weight,
+            command: cfg.command.clone(),
+            adapters: Some(adapters),
+        },
+    )?;
+    let mut card_out = refit.card;
+    card_out.training["tune"] = serde_json::json!({
+        "method": "LoRA adapters on the upper encoder layers, trained jointly with heads (tact tune); the heads were then refitted on the merged int8 encoder's vectors",
         "train_records_per_source": crate::train::per_source(&splits.train),
         "calibration_records_per_source": crate::train::per_source(&splits.calib),
         "train_tokens": lens[..n_train].iter().sum::<usize>(),
@@ -362,22 +497,27 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
         "epochs_run": cfg.epochs,
         "best_epoch": best,
         "calibration_loss_per_epoch": progress.epoch_losses,
-        "calibration_loss_after_temperatures": {"intent": calibrated[0], "sentiment": calibrated[1], "abusive": calibrated[2], "labels": calibrated[3]},
         "recipe": {
             "tuned_layers": cfg.layers, "rank": cfg.rank, "alpha": cfg.alpha, "dropout": cfg.dropout,
             "lr_adapters": cfg.lr_adapters, "lr_heads": cfg.lr_heads, "warmup": cfg.warmup, "clip": cfg.clip,
             "weight_decay": cfg.weight_decay, "batch_size": cfg.batch_size, "max_train_tokens": cfg.max_train_tokens,
             "max_per_source": cfg.max_per_source, "max_calib_per_source": cfg.max_calib_per_source,
             "brand_repeat": cfg.brand_repeat, "corpus_label_weight": cfg.corpus_label_weight,
+            "head_epochs": cfg.head_epochs,
         },
         "training_seconds": progress.seconds.round(),
         "total_seconds_this_session": started.elapsed().as_secs_f64().round(),
         "threads": rayon::current_num_threads(),
     });
-    std::fs::write(cfg.out_dir.join("heads.json"), serde_json::to_string_pretty(&card_out)? + "\n")?;
+    std::fs::write(
+        cfg.out_dir.join("heads.json"),
+        serde_json::to_string_pretty(&card_out)? + "\n",
+    )?;
     eprintln!(
-        "temperatures intent {:.2} sentiment {:.2} abusive {:.2} labels {:.2}; wrote {} ({:.0} s training)",
-        temps[0], temps[1], temps[2], temps[3], cfg.out_dir.display(), progress.seconds
+        "wrote {} ({:.0} s training the adapters, {:.0} s in all this session)",
+        cfg.out_dir.display(),
+        progress.seconds,
+        started.elapsed().as_secs_f64()
     );
     Ok(TuneSummary {
         card: card_out,
@@ -390,7 +530,12 @@ fn empty_card(cfg: &TuneConfig, dim: usize) -> HeadsCard {
     HeadsCard {
         embedding_dim: dim,
         hidden_dim: cfg.hidden,
-        temperature: Temperatures { intent: 1.0, sentiment: 1.0, abusive: 1.0, labels: 1.0 },
+        temperature: Temperatures {
+            intent: 1.0,
+            sentiment: 1.0,
+            abusive: 1.0,
+            labels: 1.0,
+        },
         max_tokens: crate::classify::DEFAULT_MAX_TOKENS,
         weight_format: "int8".into(),
         trained_at: crate::model::heads::utc_date(),
@@ -431,11 +576,25 @@ mod tests {
         let lens: Vec<usize> = (0..1000).map(|i| (i * 37) % 90 + 3).collect();
         let a = epoch_batches(&items, &lens, 16, 42, 0);
         assert_eq!(a, epoch_batches(&items, &lens, 16, 42, 0), "seeded");
-        assert_ne!(a, epoch_batches(&items, &lens, 16, 42, 1), "a new order each epoch");
+        assert_ne!(
+            a,
+            epoch_batches(&items, &lens, 16, 42, 1),
+            "a new order each epoch"
+        );
         let mut all: Vec<usize> = a.concat();
         all.sort();
         assert_eq!(all, items);
-        let spread: usize = a.iter().map(|b| b.iter().map(|&i| lens[i]).max().unwrap() - b.iter().map(|&i| lens[i]).min().unwrap()).sum::<usize>() / a.len();
-        assert!(spread < 20, "batches group similar lengths: mean spread {spread}");
+        let spread: usize = a
+            .iter()
+            .map(|b| {
+                b.iter().map(|&i| lens[i]).max().unwrap()
+                    - b.iter().map(|&i| lens[i]).min().unwrap()
+            })
+            .sum::<usize>()
+            / a.len();
+        assert!(
+            spread < 20,
+            "batches group similar lengths: mean spread {spread}"
+        );
     }
 }

@@ -88,7 +88,9 @@ impl Norm {
         let centred = x.broadcast_sub(&mean)?;
         let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
         let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        normed.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)
+        normed
+            .broadcast_mul(&self.weight)?
+            .broadcast_add(&self.bias)
     }
 }
 
@@ -206,14 +208,18 @@ impl UpperLayers {
         let mut mask = vec![0f32; n * len];
         for (i, s) in states.iter().enumerate() {
             x[i * len * h..i * len * h + s.len()].copy_from_slice(s);
-            mask[i * len..i * len + s.len() / h].iter_mut().for_each(|m| *m = 1.0);
+            mask[i * len..i * len + s.len() / h]
+                .iter_mut()
+                .for_each(|m| *m = 1.0);
         }
         let mut x = cpu_vec(x, (n * len, h))?;
         let mask = cpu_vec(mask, (n, len))?;
         let bias = ((mask.clone() - 1.0)? * 1e9)?.reshape((n, 1, 1, len))?;
         let scale = 1.0 / (head_dim as f64).sqrt();
         let split = |t: Tensor| -> candle_core::Result<Tensor> {
-            t.reshape((n, len, heads, head_dim))?.transpose(1, 2)?.contiguous()
+            t.reshape((n, len, heads, head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
         };
         let mut rng = rng;
         let mut drop = |t: &Tensor| -> candle_core::Result<Tensor> {

@@ -27,7 +27,9 @@ impl AdamW {
 
     pub fn new(params: Vec<(String, Var, usize)>, weight_decay: f64) -> candle_core::Result<Self> {
         let zeros = |p: &[(String, Var, usize)]| -> candle_core::Result<Vec<Tensor>> {
-            p.iter().map(|(_, v, _)| v.as_tensor().zeros_like()).collect()
+            p.iter()
+                .map(|(_, v, _)| v.as_tensor().zeros_like())
+                .collect()
         };
         Ok(Self {
             first: zeros(&params)?,
@@ -42,7 +44,11 @@ impl AdamW {
     /// global norm before clipping.
     pub fn step(&mut self, loss: &Tensor, lrs: &[f64], clip: f64) -> candle_core::Result<f32> {
         let grads = loss.backward()?;
-        let gs: Vec<Option<Tensor>> = self.params.iter().map(|(_, v, _)| grads.get(v).cloned()).collect();
+        let gs: Vec<Option<Tensor>> = self
+            .params
+            .iter()
+            .map(|(_, v, _)| grads.get(v).cloned())
+            .collect();
         let mut sq = 0f64;
         for g in gs.iter().flatten() {
             sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
@@ -58,7 +64,8 @@ impl AdamW {
             let (_, var, group) = &self.params[i];
             let lr = lrs[*group];
             self.first[i] = ((&self.first[i] * Self::BETA1)? + (&g * (1.0 - Self::BETA1))?)?;
-            self.second[i] = ((&self.second[i] * Self::BETA2)? + (g.sqr()? * (1.0 - Self::BETA2))?)?;
+            self.second[i] =
+                ((&self.second[i] * Self::BETA2)? + (g.sqr()? * (1.0 - Self::BETA2))?)?;
             let m_hat = (&self.first[i] / c1)?;
             let v_hat = (&self.second[i] / c2)?;
             let update = (m_hat / (v_hat.sqrt()? + Self::EPS)?)?;
@@ -89,7 +96,9 @@ pub struct Checkpoint {
 impl Checkpoint {
     pub fn new(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Self { dir: dir.to_path_buf() })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
     }
 
     fn progress_path(&self) -> PathBuf {
@@ -148,7 +157,12 @@ impl Checkpoint {
         let tensors = candle_core::safetensors::load(&path, &Device::Cpu)
             .with_context(|| format!("reading {}", path.display()))?;
         for (i, (name, var, _)) in opt.params.iter().enumerate() {
-            let get = |k: String| tensors.get(&k).cloned().with_context(|| format!("{} lacks {k}", path.display()));
+            let get = |k: String| {
+                tensors
+                    .get(&k)
+                    .cloned()
+                    .with_context(|| format!("{} lacks {k}", path.display()))
+            };
             var.set(&get(format!("param.{name}"))?)?;
             opt.first[i] = get(format!("first.{name}"))?;
             opt.second[i] = get(format!("second.{name}"))?;
@@ -177,7 +191,11 @@ impl Checkpoint {
         let tensors = candle_core::safetensors::load(&path, &Device::Cpu)
             .with_context(|| format!("reading {}", path.display()))?;
         for (name, var, _) in &opt.params {
-            var.set(tensors.get(name).with_context(|| format!("{} lacks {name}", path.display()))?)?;
+            var.set(
+                tensors
+                    .get(name)
+                    .with_context(|| format!("{} lacks {name}", path.display()))?,
+            )?;
         }
         Ok(())
     }

@@ -30,7 +30,17 @@ pub fn encoder(format: WeightFormat) -> &'static Encoder {
     };
     cell.get_or_init(|| {
         let f = files();
-        Encoder::load(&f.weights, &f.tokenizer, &EncoderConfig { format, max_tokens: 512, threads: 0, adapters: None }).expect("encoder")
+        Encoder::load(
+            &f.weights,
+            &f.tokenizer,
+            &EncoderConfig {
+                format,
+                max_tokens: 512,
+                threads: 0,
+                adapters: None,
+            },
+        )
+        .expect("encoder")
     })
 }
 
