@@ -129,50 +129,6 @@ fn bce(z: &Tensor, y: Vec<f32>) -> candle_core::Result<Tensor> {
     ((z.relu()? - (z * &y)?)? + (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?.mean_all()
 }
 
-pub fn intent_loss(
-    nets: &HeadNets,
-    x: &Tensor,
-    t: &[ClassTarget],
-    temp: f64,
-) -> candle_core::Result<Tensor> {
-    let xb = rows_tensor(x, t.iter().map(|t| t.row))?;
-    class_loss(&nets.intent.logits(&xb)?, t, temp)
-}
-
-pub fn sentiment_loss(
-    nets: &HeadNets,
-    x: &Tensor,
-    t: &[ClassTarget],
-    temp: f64,
-) -> candle_core::Result<Tensor> {
-    let xb = rows_tensor(x, t.iter().map(|t| t.row))?;
-    class_loss(&nets.sentiment.logits(&xb)?, t, temp)
-}
-
-pub fn abusive_loss(
-    nets: &HeadNets,
-    x: &Tensor,
-    t: &[BinaryTarget],
-    temp: f64,
-) -> candle_core::Result<Tensor> {
-    let xb = rows_tensor(x, t.iter().map(|t| t.row))?;
-    let z = (nets.abusive.logits(&xb)?.squeeze(1)? / temp)?;
-    bce(&z, t.iter().map(|t| t.y).collect())
-}
-
-pub fn labels_loss(
-    nets: &HeadNets,
-    x: &Tensor,
-    t: &[LabelTarget],
-    temp: f64,
-) -> candle_core::Result<Tensor> {
-    let head = nets.labels.as_ref().expect("a labels head");
-    let xb = rows_tensor(x, t.iter().map(|t| t.row))?;
-    let cols = cpu(t.iter().map(|t| t.label).collect(), (t.len(), 1))?;
-    let z = (head.logits(&xb)?.gather(&cols, 1)?.squeeze(1)? / temp)?;
-    bce(&z, t.iter().map(|t| t.y).collect())
-}
-
 /// Heads, in the order of [`Temperatures`](crate::model::heads::Temperatures).
 pub const HEADS: usize = 4;
 
@@ -185,13 +141,37 @@ pub fn head_loss(
     head: usize,
     temp: f64,
 ) -> candle_core::Result<Option<Tensor>> {
+    let logits = |mlp: &crate::model::heads::Mlp, rows: Vec<usize>| {
+        mlp.logits(&rows_tensor(x, rows.into_iter())?)
+    };
     Ok(match head {
-        0 if !t.intent.is_empty() => Some(intent_loss(nets, x, &t.intent, temp)?),
-        1 if !t.sentiment.is_empty() => Some(sentiment_loss(nets, x, &t.sentiment, temp)?),
-        2 if !t.abusive.is_empty() => Some(abusive_loss(nets, x, &t.abusive, temp)?),
-        3 if !t.labels.is_empty() && nets.labels.is_some() => {
-            Some(labels_loss(nets, x, &t.labels, temp)?)
+        0 if !t.intent.is_empty() => {
+            let z = logits(&nets.intent, t.intent.iter().map(|t| t.row).collect())?;
+            Some(class_loss(&z, &t.intent, temp)?)
         }
+        1 if !t.sentiment.is_empty() => {
+            let z = logits(&nets.sentiment, t.sentiment.iter().map(|t| t.row).collect())?;
+            Some(class_loss(&z, &t.sentiment, temp)?)
+        }
+        2 if !t.abusive.is_empty() => {
+            let z = logits(&nets.abusive, t.abusive.iter().map(|t| t.row).collect())?;
+            Some(bce(
+                &(z.squeeze(1)? / temp)?,
+                t.abusive.iter().map(|t| t.y).collect(),
+            )?)
+        }
+        3 if !t.labels.is_empty() => match &nets.labels {
+            Some(head) => {
+                let z = logits(head, t.labels.iter().map(|t| t.row).collect())?;
+                let cols = cpu(
+                    t.labels.iter().map(|t| t.label).collect(),
+                    (t.labels.len(), 1),
+                )?;
+                let z = (z.gather(&cols, 1)?.squeeze(1)? / temp)?;
+                Some(bce(&z, t.labels.iter().map(|t| t.y).collect())?)
+            }
+            None => None,
+        },
         _ => None,
     })
 }
@@ -252,13 +232,13 @@ pub fn fit_temperatures(
 
 /// Every head parameter, initialised from the seeded generator (candle's CPU generator cannot
 /// be seeded): U(−1/√fan_in, 1/√fan_in), as PyTorch's `nn.Linear` does. `HeadNets::new` then
-/// finds them in the map instead of drawing its own.
+/// finds them in the map instead of drawing its own; the map holds the parameters to optimise.
 pub fn seeded_heads(
     rng: &mut Rng,
     dim: usize,
     hidden: usize,
     labels_head: bool,
-) -> candle_core::Result<VarMap> {
+) -> candle_core::Result<(VarMap, HeadNets)> {
     let varmap = VarMap::new();
     {
         let mut data = varmap.data().lock().unwrap();
@@ -280,13 +260,14 @@ pub fn seeded_heads(
             }
         }
     }
-    Ok(varmap)
+    let vb = candle_nn::VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &Device::Cpu);
+    let nets = HeadNets::new(vb, dim, hidden, labels_head)?;
+    Ok((varmap, nets))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_nn::VarBuilder;
 
     fn record(json: &str) -> Record {
         crate::data::parse_record(json).unwrap()
@@ -310,14 +291,7 @@ mod tests {
     #[test]
     fn losses_fall_when_the_heads_learn_and_temperatures_are_fitted() {
         let mut rng = Rng(7);
-        let varmap = seeded_heads(&mut rng, 4, 8, true).unwrap();
-        let nets = HeadNets::new(
-            VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &Device::Cpu),
-            4,
-            8,
-            true,
-        )
-        .unwrap();
+        let (varmap, nets) = seeded_heads(&mut rng, 4, 8, true).unwrap();
         let recs: Vec<Record> = (0..16)
             .map(|i| {
                 let (intent, c) = if i % 2 == 0 { ("praise", 1) } else { ("complaint", 0) };

@@ -9,12 +9,12 @@
 use crate::data::{read_records, split_of, Record, Split};
 use crate::embed_cache::EmbeddingCache;
 use crate::labels::{Intent, Sentiment};
-use crate::model::heads::{HeadNets, HeadsCard, Temperatures};
+use crate::model::heads::{HeadsCard, Temperatures};
 use crate::model::Encoder;
 use crate::objective::{self, LossWeights, Rng, Targets};
 use anyhow::Context;
-use candle_core::{DType, Device, Tensor};
-use candle_nn::{Optimizer, VarBuilder};
+use candle_core::{Device, Tensor};
+use candle_nn::Optimizer;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -136,13 +136,7 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
     };
 
     let mut rng = Rng(cfg.seed.max(1));
-    let varmap = objective::seeded_heads(&mut rng, dim, cfg.hidden, true)?;
-    let nets = HeadNets::new(
-        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        dim,
-        cfg.hidden,
-        true,
-    )?;
+    let (varmap, nets) = objective::seeded_heads(&mut rng, dim, cfg.hidden, true)?;
     let mut opt = candle_nn::AdamW::new(
         varmap.all_vars(),
         candle_nn::ParamsAdamW {

@@ -1,6 +1,8 @@
 //! The `tact` binary end to end on the real model: classify, decide, policy, eval and bench
 //! (bad lines reported by number and skipped, JSON shape of the report).
 
+mod common;
+
 use std::process::Command;
 
 fn tact() -> Command {
@@ -202,14 +204,7 @@ fn bench_json_reports_speed_memory_and_agreement_with_f32() {
 #[test]
 fn train_refits_the_heads_on_the_tuned_encoder_and_keeps_its_adapters() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("tiny.jsonl");
-    let lines: Vec<String> = std::fs::read_to_string("datasets/brand/ro.jsonl")
-        .unwrap()
-        .lines()
-        .take(120)
-        .map(String::from)
-        .collect();
-    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+    let data = common::brand_sample_file("ro", 120, dir.path());
     let out = dir.path().join("heads");
     run_ok(
         tact()

@@ -104,20 +104,6 @@ fn lora_merged_into_the_encoder_equals_the_unmerged_forward_pass() {
     }
 }
 
-/// A small labelled file: records of the brand set, enough to have train and calibration
-/// records in each split.
-fn tiny_data(dir: &Path) -> PathBuf {
-    let lines: Vec<String> = std::fs::read_to_string("datasets/brand/en.jsonl")
-        .unwrap()
-        .lines()
-        .take(160)
-        .map(String::from)
-        .collect();
-    let path = dir.join("tiny.jsonl");
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    path
-}
-
 fn tiny_config(data: PathBuf, out: &Path, checkpoints: &Path) -> TuneConfig {
     TuneConfig {
         data: vec![data],
@@ -157,7 +143,7 @@ fn read(dir: &Path, name: &str) -> Vec<u8> {
 #[test]
 fn a_tiny_tune_lowers_the_loss_and_resuming_gives_the_same_models() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tiny_data(tmp.path());
+    let data = common::brand_sample_file("en", 160, tmp.path());
     let (out_a, out_b) = (tmp.path().join("a"), tmp.path().join("b"));
     let whole = tiny_config(data.clone(), &out_a, &tmp.path().join("ck-a"));
     let summary = tact::tune::run(common::files(), &whole).unwrap();
@@ -274,7 +260,7 @@ fn bad_settings_are_refused_before_any_work() {
         ),
     ];
     for (cfg, flag) in cases {
-        let data = tiny_data(tmp.path());
+        let data = common::brand_sample_file("en", 160, tmp.path());
         let err = tact::tune::run(
             common::files(),
             &TuneConfig {

@@ -13,14 +13,13 @@ pub mod net;
 pub mod state;
 
 use crate::data::Record;
-use crate::model::heads::{HeadNets, HeadsCard, Temperatures};
+use crate::model::heads::HeadNets;
 use crate::model::lora::{AdapterCard, MATRICES};
 use crate::model::q4file::Q4File;
 use crate::model::{Adapters, Encoder, EncoderConfig, ModelFiles, Tokens, WeightFormat};
 use crate::objective::{self, LossWeights, Rng, Targets};
 use anyhow::Context;
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
+use candle_core::Tensor;
 use net::UpperLayers;
 use state::{AdamW, Checkpoint, Progress};
 use std::path::PathBuf;
@@ -147,7 +146,6 @@ impl TuneConfig {
 }
 
 pub struct TuneSummary {
-    pub card: HeadsCard,
     /// The step reached when this session stopped early; `None` when the run finished and
     /// wrote its models.
     pub stopped_at: Option<usize>,
@@ -191,7 +189,7 @@ fn schedule(step: usize, total: usize, warmup: f64) -> f64 {
     }
 }
 
-/// Mean calibration loss (sum over heads) and the pooled vectors, no dropout.
+/// Calibration loss (the heads' losses summed), no dropout.
 fn calib_pass(
     upper: &UpperLayers,
     nets: &HeadNets,
@@ -199,7 +197,7 @@ fn calib_pass(
     records: &[&Record],
     idx: &[usize],
     batch: usize,
-) -> anyhow::Result<(f32, Tensor)> {
+) -> anyhow::Result<f32> {
     let mut order = idx.to_vec();
     order.sort_by_key(|&i| states[i].len());
     let mut pooled = Vec::new();
@@ -211,12 +209,12 @@ fn calib_pass(
     }
     let x = Tensor::cat(&pooled, 0)?;
     let l = objective::head_losses(nets, &x, &Targets::of(&recs))?;
-    Ok((l.iter().sum(), x))
+    Ok(l.iter().sum())
 }
 
 /// candle allocates a fresh buffer for every tensor, and glibc hands buffers over 128 KiB
 /// back to the kernel when freed: training then spent three times its compute in page faults
-/// (measured: 13 texts/s, 190 s of system time for 60 steps; 58 texts/s once kept).
+/// (measured: 13 texts/s, 190 s of system time for 60 steps; 55 texts/s with these settings).
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator thresholds; called before training allocates.
@@ -298,13 +296,7 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
     let upper = UpperLayers::new(&file, &card, cfg.dropout, &mut rng)?;
     drop(file);
     let dim = shape.hidden;
-    let varmap = objective::seeded_heads(&mut rng, dim, cfg.hidden, true)?;
-    let nets = HeadNets::new(
-        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        dim,
-        cfg.hidden,
-        true,
-    )?;
+    let (varmap, nets) = objective::seeded_heads(&mut rng, dim, cfg.hidden, true)?;
     let mut params: Vec<(String, candle_core::Var, usize)> = upper
         .vars
         .iter()
@@ -369,7 +361,6 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             checkpoint.save(&opt, &progress)?;
             bar.finish_and_clear();
             return Ok(TuneSummary {
-                card: empty_card(cfg, dim),
                 stopped_at: Some(progress.step),
                 epoch_losses: progress.epoch_losses,
             });
@@ -422,7 +413,7 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             );
         }
         if progress.step % steps_per_epoch == 0 {
-            let (l, _) = calib_pass(&upper, &nets, &states, &records, &calib_idx, cfg.batch_size)?;
+            let l = calib_pass(&upper, &nets, &states, &records, &calib_idx, cfg.batch_size)?;
             bar.suspend(|| eprintln!("epoch {}: calibration loss {l:.4}", epoch + 1));
             progress.epoch_losses.push(l);
             checkpoint.save_epoch(&opt, epoch + 1)?;
@@ -520,31 +511,9 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
         started.elapsed().as_secs_f64()
     );
     Ok(TuneSummary {
-        card: card_out,
         stopped_at: None,
         epoch_losses: progress.epoch_losses,
     })
-}
-
-fn empty_card(cfg: &TuneConfig, dim: usize) -> HeadsCard {
-    HeadsCard {
-        embedding_dim: dim,
-        hidden_dim: cfg.hidden,
-        temperature: Temperatures {
-            intent: 1.0,
-            sentiment: 1.0,
-            abusive: 1.0,
-            labels: 1.0,
-        },
-        max_tokens: crate::classify::DEFAULT_MAX_TOKENS,
-        weight_format: "int8".into(),
-        trained_at: crate::model::heads::utc_date(),
-        command: cfg.command.clone(),
-        seed: cfg.seed,
-        training: serde_json::Value::Null,
-        labels_head: true,
-        adapters: None,
-    }
 }
 
 /// A bar on a terminal; hidden otherwise (the loop then prints a line every 50 steps).

@@ -81,3 +81,13 @@ pub fn pipeline() -> std::sync::Arc<tact::pipeline::Pipeline> {
         })
         .clone()
 }
+
+/// The first `n` records of the brand set's `lang` file, written to `dir/tiny.jsonl`: a small
+/// labelled file with train and calibration records in it.
+pub fn brand_sample_file(lang: &str, n: usize, dir: &std::path::Path) -> PathBuf {
+    let text = std::fs::read_to_string(format!("datasets/brand/{lang}.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().take(n).collect();
+    let path = dir.join("tiny.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
