@@ -4,7 +4,9 @@
 //! synchronous and CPU-bound; the server runs it on its own thread.
 
 use crate::comment::Scores;
-use crate::model::{Encoder, EncoderConfig, Heads, ModelError, ModelFiles, Tokens, WeightFormat};
+use crate::model::{
+    Encoder, EncoderConfig, Heads, ModelError, ModelFiles, TokenCut, Tokens, WeightFormat,
+};
 use std::path::PathBuf;
 
 /// How to build a [`Classifier`]; every field has a CLI flag and an env var.
@@ -31,6 +33,8 @@ pub struct Classified {
     pub scores: Scores,
     pub tokens: usize,
     pub truncated: bool,
+    /// Where a long text was cut (head + tail).
+    pub cut: Option<TokenCut>,
 }
 
 pub struct Classifier {
@@ -80,6 +84,7 @@ impl Classifier {
                 scores,
                 tokens: t.ids.len(),
                 truncated: t.truncated,
+                cut: t.cut,
             })
             .collect())
     }

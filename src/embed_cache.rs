@@ -32,8 +32,9 @@ impl EmbeddingCache {
         let tuned = enc
             .adapters_digest()
             .map_or(String::new(), |d| format!("-lora{d}"));
+        // "ht": texts over the limit are read head + tail (older files read the head only).
         let name = format!(
-            "embeddings-{}-{}-{dim}{tuned}.bin",
+            "embeddings-ht-{}-{}-{dim}{tuned}.bin",
             enc.format(),
             enc.max_tokens()
         )

@@ -8,7 +8,7 @@ use crate::classify::{length_sorted_batches, Classified, Classifier};
 use crate::comment::Comment;
 use crate::labels::Lang;
 use crate::model::{ModelError, Tokens};
-use crate::playbook::{Decision, Playbook};
+use crate::playbook::{Calibration, Cut, Decision, Input, Playbook};
 use serde::{Deserialize, Serialize};
 
 /// A comment ready for the model.
@@ -27,7 +27,8 @@ pub struct Decided {
     pub decision: Decision,
     /// Tokens the model read (including specials and the `query: ` prefix).
     pub tokens: usize,
-    /// The text was longer than the token limit; the decision rests on its beginning.
+    /// The text was longer than the token limit; the decision rests on its first and last
+    /// tokens (see `reasons`).
     pub truncated: bool,
 }
 
@@ -37,11 +38,23 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(classifier: Classifier, playbook: Playbook) -> Self {
-        Self {
-            classifier,
-            playbook,
+    /// Puts the model and the playbook together, the decision confidence calibrated with the
+    /// calibration that came with the heads (if any).
+    pub fn new(classifier: Classifier, playbook: Playbook) -> Result<Self, ModelError> {
+        let calibration = decision_calibration(&classifier.heads).map_err(|e| {
+            ModelError::Config(format!("the heads' decision calibration is invalid: {e}"))
+        })?;
+        if let Some(c) = &calibration {
+            if c.policy_digest != playbook.policy().digest() {
+                tracing::warn!(
+                    "the decision calibration was fitted with another policy; run `tact calibrate` with this one"
+                );
+            }
         }
+        Ok(Self {
+            playbook: playbook.calibrated(calibration),
+            classifier,
+        })
     }
 
     pub fn prepare(&self, comment: Comment) -> Result<Prepared, ModelError> {
@@ -64,9 +77,17 @@ impl Pipeline {
 
     pub fn decide(&self, prepared: &Prepared, classified: &Classified) -> Decided {
         Decided {
-            decision: self
-                .playbook
-                .decide(&prepared.comment, prepared.lang, &classified.scores),
+            decision: self.playbook.decide_input(&Input {
+                comment: &prepared.comment,
+                lang: prepared.lang,
+                scores: &classified.scores,
+                history: None,
+                cut: classified.cut.map(|c| Cut {
+                    head: c.head,
+                    tail: c.tail,
+                    total: c.total,
+                }),
+            }),
             tokens: classified.tokens,
             truncated: classified.truncated,
         }
@@ -95,4 +116,16 @@ impl Pipeline {
             .map(|d| d.expect("every comment is in one batch"))
             .collect())
     }
+}
+
+/// The decision-confidence calibration that travels in the heads' card, if any.
+pub fn decision_calibration(
+    heads: &crate::model::Heads,
+) -> Result<Option<Calibration>, serde_json::Error> {
+    heads
+        .card
+        .decisions
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()
 }

@@ -213,6 +213,8 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
         },
         labels_head: true,
         adapters: cfg.adapters.as_ref().map(|a| a.card.clone()),
+        // New heads make the old decision calibration meaningless: `tact calibrate` again.
+        decisions: None,
         max_tokens: encoder.max_tokens(),
         weight_format: format!("{:?}", encoder.format()).to_lowercase(),
         trained_at: crate::model::heads::utc_date(),

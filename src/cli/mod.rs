@@ -1,6 +1,7 @@
 //! Command-line interface: the subcommands, their flags (each also read from a `TACT_*`
 //! environment variable) and the glue that turns validated flags into calls on the library.
 
+mod eval;
 mod tune;
 
 use crate::classify::{Classifier, ModelConfig, DEFAULT_MAX_TOKENS};
@@ -145,29 +146,9 @@ pub enum Command {
         policy: PolicyArgs,
     },
     /// Measure intent, sentiment, binary labels, actions and calibration on labelled JSON Lines.
-    Eval {
-        /// Labelled files (SPEC §5), or directories whose *.jsonl are all read.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Only the records of this split (`test`: never seen by training or tuning).
-        #[arg(long, env = "TACT_EVAL_SPLIT", value_enum)]
-        split: Option<crate::data::Split>,
-        /// At most this many records per file (a stable sample by id hash), for quick runs.
-        #[arg(long, env = "TACT_EVAL_MAX_PER_FILE")]
-        max_per_file: Option<usize>,
-        /// Print one JSON object instead of tables.
-        #[arg(long, env = "TACT_EVAL_JSON")]
-        json: bool,
-        /// Reuse and extend the sentence-vector cache (fast re-runs; texts/s then counts cache hits).
-        #[arg(long, env = "TACT_EVAL_CACHE")]
-        cache: bool,
-        #[arg(long, env = "TACT_CACHE_DIR")]
-        cache_dir: Option<PathBuf>,
-        #[command(flatten)]
-        policy: PolicyArgs,
-        #[command(flatten)]
-        model: ModelArgs,
-    },
+    Eval(eval::EvalArgs),
+    /// Fit the decision-confidence calibration on the calibration split; writes it into heads.json.
+    Calibrate(eval::CalibrateArgs),
     /// Print calibrated intent, sentiment and abusive probabilities as JSON (one line per text).
     Classify {
         /// The text; without it, one text per line is read from stdin.
@@ -275,28 +256,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", policy.load()?.policy().to_toml_string());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval {
-            files,
-            split,
-            max_per_file,
-            json,
-            cache,
-            cache_dir,
-            policy,
-            model,
-        } => {
-            let cache_dir =
-                cache.then(|| cache_dir.unwrap_or_else(crate::train::default_cache_dir));
-            eval(
-                &files,
-                split,
-                max_per_file,
-                json,
-                cache_dir,
-                &policy,
-                &model,
-            )
-        }
+        Command::Eval(args) => eval::eval(&args),
+        Command::Calibrate(args) => eval::calibrate(&args),
         Command::Train {
             data,
             out,
@@ -462,74 +423,9 @@ fn decide(
             thread: thread.clone(),
         })
         .collect();
-    let pipeline = crate::pipeline::Pipeline::new(model.load()?, policy.load()?);
+    let pipeline = crate::pipeline::Pipeline::new(model.load()?, policy.load()?)?;
     for d in pipeline.decide_all(comments, model.batch_size)? {
         println!("{}", serde_json::to_string_pretty(&d)?);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn eval(
-    inputs: &[PathBuf],
-    split: Option<crate::data::Split>,
-    max_per_file: Option<usize>,
-    json: bool,
-    cache_dir: Option<PathBuf>,
-    policy: &PolicyArgs,
-    model: &ModelArgs,
-) -> anyhow::Result<ExitCode> {
-    let playbook = policy.load()?;
-    let mut records = Vec::new();
-    let mut skipped = 0;
-    for file in crate::train::expand_inputs(inputs)? {
-        let (rs, bad) = crate::data::read_records(&file)
-            .with_context(|| format!("reading {}", file.display()))?;
-        for b in &bad {
-            eprintln!("skipped {b}");
-        }
-        skipped += bad.len();
-        let mut kept: Vec<_> = rs
-            .into_iter()
-            .filter(|r| split.is_none_or(|s| crate::data::split_of(&r.id) == s))
-            .collect();
-        if let Some(max) = max_per_file {
-            crate::data::stable_sample(&mut kept, max);
-        }
-        records.extend(kept);
-    }
-    if skipped > 0 {
-        eprintln!("{skipped} bad lines skipped");
-    }
-    let classifier = model.load()?;
-    let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
-    let start = std::time::Instant::now();
-    let scores = match cache_dir {
-        Some(dir) => {
-            let mut cache = crate::embed_cache::EmbeddingCache::open(&dir, &classifier.encoder)?;
-            cache.fill(&classifier.encoder, &texts, model.batch_size)?;
-            let vectors: Vec<Vec<f32>> = texts
-                .iter()
-                .map(|t| cache.get(t).expect("filled").clone())
-                .collect();
-            classifier.heads.scores(&vectors)?
-        }
-        None => classifier
-            .classify(&texts, model.batch_size)?
-            .into_iter()
-            .map(|c| c.scores)
-            .collect(),
-    };
-    let seconds = start.elapsed().as_secs_f64();
-    let scored: Vec<crate::eval::Scored> = records
-        .iter()
-        .zip(scores)
-        .map(|(record, scores)| crate::eval::Scored { record, scores })
-        .collect();
-    let report = crate::eval::evaluate(&scored, skipped, &playbook, seconds);
-    if json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        report.print_tables();
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -43,6 +43,10 @@ pub struct HeadsCard {
     /// LoRA adapters the heads were trained with (`tact tune`); `None`: the plain encoder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adapters: Option<AdapterCard>,
+    /// The decision-confidence calibration fitted with these heads (`tact calibrate`); opaque
+    /// here, read by the pipeline. Retraining the heads drops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decisions: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ pub mod lora;
 mod ops;
 pub mod q4file;
 
-pub use encoder::{Encoder, EncoderConfig, Tokens, WeightFormat};
+pub use encoder::{Encoder, EncoderConfig, TokenCut, Tokens, WeightFormat};
 pub use heads::Heads;
 pub use lora::{AdapterCard, Adapters};
 

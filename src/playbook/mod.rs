@@ -6,15 +6,21 @@
 //! [`Policy`]; the rules and their order are in `rules.rs`. docs/playbook.md documents the
 //! decision, the rules and the policy file.
 
+mod calibration;
 mod decision;
+mod history;
+mod personal;
 mod policy;
 mod rules;
 mod signals;
 mod templates;
 
+pub use calibration::{Calibration, Sample};
 pub use decision::{
     action_replies, Channel, Decision, Labelled, Priority, Reply, Responder, ScoreTable,
 };
+pub use history::{History, HistorySource};
+pub use personal::PersonalKind;
 pub use policy::{Policy, PolicyError, DEFAULT_POLICY_TOML};
 pub use rules::RuleId;
 pub use templates::TemplateProblem;
@@ -26,21 +32,62 @@ use rules::Firing;
 use signals::{Facts, Lexicon};
 use templates::Replies;
 
-/// A policy, ready to decide: keyword lists compiled and reply templates filled once.
+/// What the model read of a long text: its first `head` and last `tail` tokens of `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cut {
+    pub head: usize,
+    pub tail: usize,
+    pub total: usize,
+}
+
+/// Everything a decision rests on.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub comment: &'a Comment,
+    /// The comment's language as resolved by the caller (given or detected).
+    pub lang: Lang,
+    /// The model's calibrated probabilities.
+    pub scores: &'a Scores,
+    /// The author's history; `None`: summarised from the comment's thread.
+    pub history: Option<History>,
+    /// Set when the text was too long to read whole.
+    pub cut: Option<Cut>,
+}
+
+/// A policy, ready to decide: keyword lists compiled, reply templates filled, and the
+/// decision-confidence calibration with its review cut-off.
 #[derive(Debug, Clone)]
 pub struct Playbook {
     policy: Policy,
     lexicon: Lexicon,
     replies: Replies,
+    calibration: Option<Calibration>,
+    /// Decisions less confident than this need review.
+    review_below: f32,
 }
 
 impl Playbook {
+    /// A playbook whose confidences are the rules' raw ones: a decision needs review below
+    /// the policy's `automated_accuracy` itself.
     pub fn new(policy: Policy) -> Self {
         Playbook {
             lexicon: Lexicon::compile(&policy),
             replies: Replies::fill_all(&policy),
+            calibration: None,
+            review_below: policy.thresholds.automated_accuracy as f32,
             policy,
         }
+    }
+
+    /// The same playbook with the decision confidence calibrated (see [`Calibration`]).
+    pub fn calibrated(mut self, calibration: Option<Calibration>) -> Self {
+        let target = self.policy.thresholds.automated_accuracy;
+        self.review_below = match &calibration {
+            Some(c) => c.cutoff(target),
+            None => target as f32,
+        };
+        self.calibration = calibration;
+        self
     }
 
     /// The policy in force (for `tact policy` and `/v1/info`).
@@ -48,17 +95,67 @@ impl Playbook {
         &self.policy
     }
 
-    /// Decides what to do with a comment. `lang` is the comment's language as resolved by the
-    /// caller (given or detected); `scores` are the model's calibrated probabilities.
+    /// The calibration in force, if any.
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.calibration.as_ref()
+    }
+
+    /// The confidence below which a decision needs review.
+    pub fn review_below(&self) -> f32 {
+        self.review_below
+    }
+
+    /// Decides what to do with a comment, its history read from its thread.
     pub fn decide(&self, comment: &Comment, lang: Lang, scores: &Scores) -> Decision {
-        let facts = Facts::gather(&self.policy, &self.lexicon, comment, lang, scores);
+        self.decide_input(&Input {
+            comment,
+            lang,
+            scores,
+            history: None,
+            cut: None,
+        })
+    }
+
+    /// The raw rule that fires and its uncalibrated confidence (for `tact calibrate`).
+    pub fn fire_raw(&self, input: &Input) -> (RuleId, f32) {
+        let firing = rules::fire(&self.policy, &self.facts(input), input.scores);
+        (firing.rule, firing.confidence)
+    }
+
+    fn facts(&self, input: &Input) -> Facts {
+        let history = input
+            .history
+            .unwrap_or_else(|| History::from_thread(&input.comment.thread));
+        let (comment, lang, scores) = (input.comment, input.lang, input.scores);
+        Facts::gather(&self.policy, &self.lexicon, comment, lang, scores, history)
+    }
+
+    /// Decides what to do with a comment.
+    pub fn decide_input(&self, input: &Input) -> Decision {
+        let &Input {
+            comment,
+            lang,
+            scores,
+            ..
+        } = input;
+        let facts = self.facts(input);
         let Firing {
             rule,
-            confidence,
+            confidence: raw,
             mut reasons,
             forced_review,
         } = rules::fire(&self.policy, &facts, scores);
         let outcome = self.policy.rules.get(rule);
+        if let Some(cut) = input.cut {
+            reasons.push(format!(
+                "long text: read its first {} and last {} of {} tokens",
+                cut.head, cut.tail, cut.total
+            ));
+        }
+        let confidence = match &self.calibration {
+            Some(c) => c.apply(outcome.action, raw),
+            None => raw,
+        };
 
         let mut responder = outcome.responder;
         if let (Some(angry_responder), Some(angry)) = (outcome.angry_responder, &facts.very_angry) {
@@ -79,11 +176,12 @@ impl Playbook {
             ));
         }
 
-        let review = self.policy.thresholds.review;
-        let unsure = f64::from(confidence) < review;
+        let review = self.review_below;
+        let unsure = confidence < review;
         if unsure {
+            let target = self.policy.thresholds.automated_accuracy * 100.0;
             reasons.push(format!(
-                "confidence {confidence:.2} < {review:.2}: needs review"
+                "confidence {confidence:.2} < {review:.2} (automated decisions {target:.0}% right): needs review"
             ));
         }
         let needs_review = forced_review || unsure;
@@ -92,15 +190,18 @@ impl Playbook {
             reasons.push("responder agent, not bot: a bot replies only when sure".to_string());
         }
 
-        // Silent actions have no templates, and validation gave every replying action some,
-        // so this is `None` exactly when no reply is due. The id keeps a comment's reply
-        // stable; without one, its text does.
+        // A reply is due exactly when someone is to write it; validation gave every rule with
+        // a responder templates. The id keeps a comment's reply stable; without one, its
+        // text does.
         let key = comment
             .id
             .as_deref()
             .filter(|id| !id.is_empty())
             .unwrap_or(&comment.text);
-        let chosen = self.replies.choose(outcome.action, lang, key);
+        let chosen = responder
+            .is_some()
+            .then(|| self.replies.choose(outcome.action, lang, key))
+            .flatten();
         if let Some(fallback) = chosen.as_ref().and_then(|c| c.fell_back_to) {
             reasons.push(format!(
                 "no {} templates in {lang}: reply in {fallback} (fallback_lang)",

@@ -68,19 +68,23 @@ pub struct Brand {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
-    /// Decisions less confident than this need review, and never go to a bot.
-    pub review: f64,
-    /// max(abusive, intent abuse) from which a comment is deleted and its author banned.
+    /// The accuracy the brand wants from the decisions it automates: a decision whose
+    /// (calibrated) confidence falls below the cut-off that keeps the automated ones this
+    /// accurate needs review, and never goes to a bot.
+    pub automated_accuracy: f64,
+    /// Abusive probability from which, with the abuse intent at `ban_intent`, a comment is
+    /// deleted and its author banned.
     pub abuse_delete: f64,
+    /// Abuse-intent probability a ban needs besides the abusive head (the evidence must agree).
+    pub ban_intent: f64,
     /// max(abusive, intent abuse) from which a comment is hidden pending review.
     pub abuse_review: f64,
     pub spam: f64,
     /// Complaint probability from which a crisis word escalates.
     pub crisis_complaint: f64,
-    /// complaint + troll probability that counts as attacking again (RSRA).
+    /// Probability of the `signals.rsra_intents` that, after a brand answer, counts as
+    /// attacking again or staying unsatisfied (RSRA).
     pub rsra_attack: f64,
-    /// Negative sentiment that counts as attacking again (RSRA).
-    pub rsra_negative: f64,
     pub complaint: f64,
     pub misinformation: f64,
     pub troll: f64,
@@ -101,13 +105,13 @@ pub struct Thresholds {
 impl Thresholds {
     fn named(&self) -> [(&'static str, f64); 17] {
         [
-            ("review", self.review),
+            ("automated_accuracy", self.automated_accuracy),
             ("abuse_delete", self.abuse_delete),
+            ("ban_intent", self.ban_intent),
             ("abuse_review", self.abuse_review),
             ("spam", self.spam),
             ("crisis_complaint", self.crisis_complaint),
             ("rsra_attack", self.rsra_attack),
-            ("rsra_negative", self.rsra_negative),
             ("complaint", self.complaint),
             ("misinformation", self.misinformation),
             ("troll", self.troll),
@@ -128,6 +132,12 @@ impl Thresholds {
 pub struct Signals {
     /// Brand answers in the thread before a new attack means RSRA (wait).
     pub min_brand_replies: u32,
+    /// The intents whose probability, after a brand answer, means the author is still
+    /// attacking or unsatisfied (RSRA).
+    pub rsra_intents: Vec<Intent>,
+    /// Words (runs of letters) a comment needs before its author can be banned: never on
+    /// emoji or a single token.
+    pub ban_min_words: u32,
     /// A run of this many digits is an order or phone number (private details).
     pub details_min_digits: u32,
     /// A run of this many '!' is shouting.
@@ -169,6 +179,7 @@ pub struct Rules {
     pub abuse_delete: Outcome,
     pub abuse_review: Outcome,
     pub spam_hide: Outcome,
+    pub personal_data_hide: Outcome,
     pub complaint_escalate: Outcome,
     pub rsra_wait: Outcome,
     pub complaint_rsr: Outcome,
@@ -187,6 +198,7 @@ impl Rules {
             RuleId::AbuseDelete => &self.abuse_delete,
             RuleId::AbuseReview => &self.abuse_review,
             RuleId::SpamHide => &self.spam_hide,
+            RuleId::PersonalDataHide => &self.personal_data_hide,
             RuleId::ComplaintEscalate => &self.complaint_escalate,
             RuleId::RsraWait => &self.rsra_wait,
             RuleId::ComplaintRsr => &self.complaint_rsr,
@@ -260,14 +272,18 @@ pub struct Keywords {
     pub crisis: PerLang,
     /// Words of requests that need order, account or personal details.
     pub private_details: PerLang,
+    /// Insults and obscenities that, with the abusive head at `abuse_review`, are enough
+    /// evidence for a ban.
+    pub abuse: PerLang,
 }
 
 impl Keywords {
-    fn named(&self) -> [(&'static str, &PerLang); 3] {
+    fn named(&self) -> [(&'static str, &PerLang); 4] {
         [
             ("simple_request", &self.simple_request),
             ("crisis", &self.crisis),
             ("private_details", &self.private_details),
+            ("abuse", &self.abuse),
         ]
     }
 }
@@ -288,6 +304,9 @@ pub struct Templates {
     pub correct: PerLang,
     #[serde(default)]
     pub escalate: PerLang,
+    /// The private message after hiding a comment (personal data posted in public).
+    #[serde(default)]
+    pub hide: PerLang,
 }
 
 impl Templates {
@@ -300,7 +319,8 @@ impl Templates {
             Action::Acknowledge => &self.acknowledge,
             Action::Correct => &self.correct,
             Action::Escalate => &self.escalate,
-            Action::Wait | Action::Ignore | Action::Hide | Action::DeleteAndBan => &NO_TEMPLATES,
+            Action::Hide => &self.hide,
+            Action::Wait | Action::Ignore | Action::DeleteAndBan => &NO_TEMPLATES,
         }
     }
 }
@@ -382,6 +402,16 @@ impl Policy {
         })
     }
 
+    /// The action a rule decides under this policy.
+    pub fn action_of(&self, rule: RuleId) -> Action {
+        self.rules.get(rule).action
+    }
+
+    /// The accuracy wanted from automated decisions.
+    pub fn automated_accuracy(&self) -> f64 {
+        self.thresholds.automated_accuracy
+    }
+
     /// The canonical TOML of the policy: every key, in a fixed order, without comments.
     /// Reading it back gives the same policy.
     pub fn to_toml_string(&self) -> String {
@@ -443,6 +473,11 @@ impl Policy {
                 s.shout_min_exclamations,
                 "every comment would count as shouting",
             ),
+            (
+                "ban_min_words",
+                s.ban_min_words,
+                "an emoji alone could get its author banned",
+            ),
         ];
         match must_be_positive
             .into_iter()
@@ -503,6 +538,11 @@ impl Policy {
                 RuleId::UncertainEscalate,
                 "signals.risky_intents is empty",
             ),
+            (
+                self.signals.rsra_intents.is_empty(),
+                RuleId::RsraWait,
+                "signals.rsra_intents is empty",
+            ),
         ];
         match empty_lists.into_iter().find(|(empty, _, _)| *empty) {
             Some((_, rule, why)) => Err(PolicyError::NeverFires {
@@ -518,7 +558,13 @@ impl Policy {
         for &rule in RuleId::ALL {
             let o = self.rules.get(rule);
             let action = o.action;
-            let problem = if action_replies(action) {
+            // Hiding may be followed by a private message (personal data posted in public).
+            let private_after_hide = action == Action::Hide && o.responder.is_some();
+            let problem = if private_after_hide && o.channel != Channel::Private {
+                Some(format!(
+                    "action {action} with a responder replies in private, so its channel must be \"private\""
+                ))
+            } else if action_replies(action) || private_after_hide {
                 if o.responder.is_none() {
                     Some(format!("action {action} replies, so it needs a responder"))
                 } else if o.channel == Channel::None || o.details_channel == Some(Channel::None) {
@@ -576,9 +622,10 @@ impl Policy {
     /// every template's placeholders can be filled.
     fn check_templates(&self) -> Result<(), PolicyError> {
         for &rule in RuleId::ALL {
-            let action = self.rules.get(rule).action;
+            let outcome = self.rules.get(rule);
+            let action = outcome.action;
             let variants = self.templates.get(action);
-            if !action_replies(action) {
+            if !action_replies(action) && outcome.responder.is_none() {
                 continue;
             }
             let has = |lang: Lang| !variants.get(lang).is_empty();

@@ -3,16 +3,19 @@
 //! does (action, responder, channel, deadline) is the policy's [`Outcome`](super::policy::Outcome).
 //!
 //! Rules are tried in [`RuleId::ALL`] order and the first that fires decides:
-//! abuse before everything (it must come down whatever else the comment is), spam, then
-//! crisis escalation (a legal or safety threat reaches a person even in a thread under RSRA),
-//! RSRA before complaint, then the intent rules, most costly to miss first. When no rule
-//! reaches its threshold, a close call on a risky intent is escalated, and anything else
+//! abuse before everything (it must come down whatever else the comment is) — but a ban only
+//! when the evidence agrees (the abusive head and the abuse intent, or a policy word), never
+//! on emoji or a single token; less certain abuse is hidden for review. Then spam, personal
+//! data posted in public, crisis escalation (a legal or safety threat reaches a person even
+//! in a thread under RSRA), RSRA before complaint — read from the author's history, with the
+//! mass of every negative intent — then the intent rules, most costly to miss first. When no
+//! rule reaches its threshold, a close call on a risky intent is escalated, and anything else
 //! follows its top intent's rule with a review.
 
 use super::policy::Policy;
 use super::signals::Facts;
 use crate::comment::Scores;
-use crate::labels::{Intent, Sentiment};
+use crate::labels::Intent;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -24,6 +27,7 @@ pub enum RuleId {
     AbuseDelete,
     AbuseReview,
     SpamHide,
+    PersonalDataHide,
     ComplaintEscalate,
     RsraWait,
     ComplaintRsr,
@@ -42,6 +46,7 @@ impl RuleId {
         RuleId::AbuseDelete,
         RuleId::AbuseReview,
         RuleId::SpamHide,
+        RuleId::PersonalDataHide,
         RuleId::ComplaintEscalate,
         RuleId::RsraWait,
         RuleId::ComplaintRsr,
@@ -59,6 +64,7 @@ impl RuleId {
             RuleId::AbuseDelete => "abuse-delete",
             RuleId::AbuseReview => "abuse-review",
             RuleId::SpamHide => "spam-hide",
+            RuleId::PersonalDataHide => "personal-data-hide",
             RuleId::ComplaintEscalate => "complaint-escalate",
             RuleId::RsraWait => "rsra-wait",
             RuleId::ComplaintRsr => "complaint-rsr",
@@ -78,7 +84,8 @@ impl RuleId {
             RuleId::AbuseDelete | RuleId::AbuseReview => &[Intent::Abuse],
             RuleId::SpamHide => &[Intent::Spam],
             RuleId::ComplaintEscalate | RuleId::ComplaintRsr => &[Intent::Complaint],
-            RuleId::RsraWait => &[Intent::Complaint, Intent::Troll],
+            // RSRA and personal data read their own evidence (see `confidence`).
+            RuleId::RsraWait | RuleId::PersonalDataHide => &[],
             RuleId::MisinformationCorrect => &[Intent::Misinformation],
             RuleId::TrollIgnore => &[Intent::Troll],
             RuleId::AnswerBot | RuleId::AnswerAgent => &[Intent::Question, Intent::Request],
@@ -141,13 +148,19 @@ fn confidence(rule: RuleId, scores: &Scores, policy: &Policy) -> f32 {
             scores.abusive.max(scores.intent_of(Intent::Abuse))
         }
         RuleId::UncertainEscalate => mass(scores, &policy.signals.risky_intents),
+        RuleId::RsraWait => mass(scores, &policy.signals.rsra_intents),
+        // The datum is there or not; how sure the rest of the decision is does not matter.
+        RuleId::PersonalDataHide => 1.0,
         _ => mass(scores, rule.basis()),
     }
 }
 
 /// What a rule's confidence is read from, for reasons: "intent question+request".
-fn basis_label(rule: RuleId, scores: &Scores) -> String {
-    let intents = rule.basis();
+fn basis_label(rule: RuleId, scores: &Scores, policy: &Policy) -> String {
+    let intents = match rule {
+        RuleId::RsraWait => &policy.signals.rsra_intents,
+        _ => rule.basis(),
+    };
     if intents == [Intent::Abuse] && scores.abusive >= scores.intent_of(Intent::Abuse) {
         return "abusive".to_string();
     }
@@ -171,21 +184,37 @@ pub fn fire(policy: &Policy, facts: &Facts, scores: &Scores) -> Firing {
     // The rule's confidence when it reaches `threshold`, with the comparison as a reason.
     let gate = |rule: RuleId, threshold: f64| {
         let p = confidence(rule, scores, policy);
-        reached(p, threshold).then(|| (p, compare(&basis_label(rule, scores), p, threshold)))
+        reached(p, threshold).then(|| {
+            let why = compare(&basis_label(rule, scores, policy), p, threshold);
+            (p, why)
+        })
     };
 
-    if let Some((p, why)) = gate(RuleId::AbuseDelete, t.abuse_delete) {
-        return Firing::new(RuleId::AbuseDelete, p, vec![why]);
+    if let Some(firing) = ban(policy, facts, scores) {
+        return firing;
     }
     if let Some((p, why)) = gate(RuleId::AbuseReview, t.abuse_review) {
-        let below_delete = compare(&basis_label(RuleId::AbuseReview, scores), p, t.abuse_delete);
+        let mut reasons = vec![why];
+        if facts.words < policy.signals.ban_min_words as usize {
+            reasons.push(format!(
+                "{} word(s): never a ban on emoji or a single token",
+                facts.words
+            ));
+        } else {
+            reasons.push("the evidence for a ban does not agree: a person decides".to_string());
+        }
         return Firing {
             forced_review: true,
-            ..Firing::new(RuleId::AbuseReview, p, vec![why, below_delete])
+            ..Firing::new(RuleId::AbuseReview, p, reasons)
         };
     }
     if let Some((p, why)) = gate(RuleId::SpamHide, t.spam) {
         return Firing::new(RuleId::SpamHide, p, vec![why]);
+    }
+    if !facts.personal_data.is_empty() {
+        let kinds: Vec<&str> = facts.personal_data.iter().map(|k| k.as_str()).collect();
+        let why = format!("personal data in public: {}", kinds.join(", "));
+        return Firing::new(RuleId::PersonalDataHide, 1.0, vec![why]);
     }
     if let Some(word) = &facts.crisis {
         if let Some((p, why)) = gate(RuleId::ComplaintEscalate, t.crisis_complaint) {
@@ -193,17 +222,14 @@ pub fn fire(policy: &Policy, facts: &Facts, scores: &Scores) -> Firing {
             return Firing::new(RuleId::ComplaintEscalate, p, vec![crisis, why]);
         }
     }
-    if facts.brand_answers >= policy.signals.min_brand_replies as usize {
-        let negative = scores.sentiment_of(Sentiment::Negative);
+    let history = &facts.history;
+    if history.brand_answers >= policy.signals.min_brand_replies as usize {
         if let Some((p, why)) = gate(RuleId::RsraWait, t.rsra_attack) {
-            if reached(negative, t.rsra_negative) {
-                let thread = format!(
-                    "thread: the brand already answered {} time(s) and the author writes again",
-                    facts.brand_answers
-                );
-                let angry = compare("sentiment negative", negative, t.rsra_negative);
-                return Firing::new(RuleId::RsraWait, p, vec![thread, why, angry]);
-            }
+            let answered = format!(
+                "{}: the brand already answered {} time(s) and the author comes back",
+                history.source, history.brand_answers
+            );
+            return Firing::new(RuleId::RsraWait, p, vec![answered, why]);
         }
     }
     let intent_rules = [
@@ -221,6 +247,42 @@ pub fn fire(policy: &Policy, facts: &Facts, scores: &Scores) -> Firing {
         })
         .unwrap_or_else(|| uncertain(policy, scores));
     choose_answer_responder(policy, facts, firing)
+}
+
+/// A ban is the one action that cannot be taken back: it needs words (never emoji or a single
+/// token) and agreeing evidence — the abusive head and the abuse intent, or a policy word
+/// with the head at least at the review threshold.
+fn ban(policy: &Policy, facts: &Facts, scores: &Scores) -> Option<Firing> {
+    let t = &policy.thresholds;
+    if facts.words < policy.signals.ban_min_words as usize {
+        return None;
+    }
+    let intent = scores.intent_of(Intent::Abuse);
+    let head = scores.abusive;
+    if reached(head, t.abuse_delete) && reached(intent, t.ban_intent) {
+        let reasons = vec![
+            compare("abusive", head, t.abuse_delete),
+            compare("intent abuse", intent, t.ban_intent),
+        ];
+        return Some(Firing::new(
+            RuleId::AbuseDelete,
+            head.min(intent).max(0.0),
+            reasons,
+        ));
+    }
+    let word = facts.abuse_word.as_ref()?;
+    let signal = head.max(intent);
+    reached(signal, t.abuse_review).then(|| {
+        let reasons = vec![
+            format!("abuse word {word}"),
+            compare(
+                &basis_label(RuleId::AbuseDelete, scores, policy),
+                signal,
+                t.abuse_review,
+            ),
+        ];
+        Firing::new(RuleId::AbuseDelete, signal, reasons)
+    })
 }
 
 /// No rule reached its threshold: escalate a close call on a risky intent, otherwise follow
@@ -262,8 +324,8 @@ fn choose_answer_responder(policy: &Policy, facts: &Facts, mut firing: Firing) -
     if firing.rule != RuleId::AnswerAgent {
         return firing;
     }
-    // A bot must be sure: never below the review threshold either.
-    let bot_threshold = policy.thresholds.answer_bot.max(policy.thresholds.review);
+    // A bot must be sure; whether the decision needs review is settled after calibration.
+    let bot_threshold = policy.thresholds.answer_bot;
     let why_not_bot = if firing.forced_review {
         "no bot: the decision needs review".to_string()
     } else if let Some(angry) = &facts.very_angry {

@@ -1,13 +1,15 @@
 //! Facts the rules read besides the model's scores: keyword matches (crisis words, simple
-//! requests, private details), shouting, the author's anger, and how often the brand already
-//! answered in the thread.
+//! requests, private details, insults), personal data, how many words the comment has,
+//! shouting, the author's anger, and the author's history with the brand.
 //!
 //! Keywords match whole words, ignoring case and diacritics (`comandă` = `comanda`,
 //! `ş`/`ș` = `s`, `ё` = `е`); a word ending in `*` matches any word it begins
 //! (`livr*` → `livrare`, `livrați`); a keyword of several words matches them in a row.
 
+use super::history::History;
+use super::personal::{self, PersonalKind, Published};
 use super::policy::{PerLang, Policy, Signals, Thresholds};
-use crate::comment::{Comment, Scores, ThreadMessage};
+use crate::comment::{Comment, Scores};
 use crate::labels::{Lang, Sentiment};
 use std::fmt;
 
@@ -145,12 +147,14 @@ impl KeywordList {
     }
 }
 
-/// The three keyword lists of the policy, compiled.
+/// The keyword lists of the policy, compiled, and what the brand published of itself.
 #[derive(Debug, Clone)]
 pub struct Lexicon {
     pub crisis: KeywordList,
     pub simple_request: KeywordList,
     pub private_details: KeywordList,
+    pub abuse: KeywordList,
+    pub published: Published,
 }
 
 impl Lexicon {
@@ -160,6 +164,11 @@ impl Lexicon {
             crisis: KeywordList::compile(&keywords.crisis),
             simple_request: KeywordList::compile(&keywords.simple_request),
             private_details: KeywordList::compile(&keywords.private_details),
+            abuse: KeywordList::compile(&keywords.abuse),
+            published: Published::new(
+                policy.brand.support_phone.as_deref(),
+                policy.brand.support_email.as_deref(),
+            ),
         }
     }
 }
@@ -176,8 +185,14 @@ pub struct Facts {
     pub private_details: Option<String>,
     /// The author is very angry.
     pub very_angry: Option<String>,
-    /// How many times the brand answered in the thread (see [`brand_answers`]).
-    pub brand_answers: usize,
+    /// Personal data posted in public, by kind (never the value).
+    pub personal_data: Vec<PersonalKind>,
+    /// An insult or obscenity of the policy's list.
+    pub abuse_word: Option<KeywordMatch>,
+    /// Words with letters: an emoji-only comment has none.
+    pub words: usize,
+    /// The author's conversation with the brand so far.
+    pub history: History,
 }
 
 impl Facts {
@@ -187,9 +202,17 @@ impl Facts {
         comment: &Comment,
         lang: Lang,
         scores: &Scores,
+        history: History,
     ) -> Facts {
         let words = words(&comment.text);
         Facts {
+            personal_data: personal::find(&comment.text, &lexicon.published),
+            abuse_word: lexicon.abuse.find(lang, &words),
+            words: words
+                .iter()
+                .filter(|w| w.chars().any(char::is_alphabetic))
+                .count(),
+            history,
             crisis: lexicon.crisis.find(lang, &words),
             simple_request: lexicon.simple_request.find(lang, &words),
             private_details: private_details(
@@ -198,26 +221,8 @@ impl Facts {
                 &policy.signals,
             ),
             very_angry: very_angry(&comment.text, scores, &policy.thresholds, &policy.signals),
-            brand_answers: brand_answers(&comment.thread),
         }
     }
-}
-
-/// The brand's answers in a thread: its messages that follow at least one message of the
-/// author. A brand message before any author message is the post being commented on, not an
-/// answer. The thread is taken to be the brand's conversation with this comment's author
-/// (SPEC §4 gives no author per message).
-pub fn brand_answers(thread: &[ThreadMessage]) -> usize {
-    let mut author_spoke = false;
-    let mut answers = 0;
-    for message in thread {
-        if !message.from_brand {
-            author_spoke = true;
-        } else if author_spoke {
-            answers += 1;
-        }
-    }
-    answers
 }
 
 /// Order numbers, phone numbers, e-mail addresses, or a private-details keyword.
@@ -357,25 +362,5 @@ mod tests {
         assert!(Keyword::parse("!!").is_none());
         assert!(Keyword::parse(" * ").is_none());
         assert!(Keyword::parse("ОЗПП").is_some());
-    }
-
-    #[test]
-    fn brand_answers_count_only_replies_to_the_author() {
-        let msg = |text: &str, from_brand| ThreadMessage {
-            text: text.into(),
-            from_brand,
-        };
-        // The brand's own post opens the thread: not an answer.
-        assert_eq!(brand_answers(&[msg("New menu!", true)]), 0);
-        assert_eq!(
-            brand_answers(&[
-                msg("New menu!", true),
-                msg("It's awful", false),
-                msg("Sorry, DM us", true),
-                msg("Still awful", false),
-                msg("We sent you a voucher", true),
-            ]),
-            2
-        );
     }
 }

@@ -147,7 +147,7 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
 
     let playbook = args.policy.load()?;
     let load_start = Instant::now();
-    let pipeline = Pipeline::new(args.model.load()?, playbook);
+    let pipeline = Pipeline::new(args.model.load()?, playbook)?;
     let load_secs = load_start.elapsed().as_secs_f64();
 
     let out: Box<dyn Write + Send> = if stdout {

@@ -248,7 +248,7 @@ pub fn run(args: ServeArgs, model: ModelArgs, policy: PolicyArgs) -> anyhow::Res
     let config = ServeConfig::new(&args, &model, &policy);
     let playbook = policy.load()?;
     let state = AppState::start(config, move || {
-        Ok(Arc::new(Pipeline::new(model.load()?, playbook)))
+        Ok(Arc::new(Pipeline::new(model.load()?, playbook)?))
     })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

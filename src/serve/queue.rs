@@ -350,6 +350,7 @@ mod tests {
             tokens: Tokens {
                 ids: vec![0; tokens],
                 truncated: false,
+                cut: None,
             },
         };
         (Job::new(prepared, reply), receiver)

@@ -77,7 +77,7 @@ pub fn pipeline() -> std::sync::Arc<tact::pipeline::Pipeline> {
         .get_or_init(|| {
             let classifier = Classifier::load(&config()).expect("the model loads");
             let playbook = tact::playbook::Playbook::new(tact::playbook::Policy::default_policy());
-            std::sync::Arc::new(tact::pipeline::Pipeline::new(classifier, playbook))
+            std::sync::Arc::new(tact::pipeline::Pipeline::new(classifier, playbook).unwrap())
         })
         .clone()
 }

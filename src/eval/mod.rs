@@ -4,13 +4,18 @@
 //! accuracy and macro-F1 (intent also a confusion matrix); each binary label gets precision,
 //! recall and F1 at 0.5 and ROC-AUC of the probability that answers it
 //! ([`crate::data::intents_for_label`], `abusive` from its own head); actions come from the
-//! playbook, thread included; ECE measures calibration. Everything is also given per language
-//! (and per source where sources differ in what a label means).
+//! playbook, thread included, in the language tact detects (as serving does for a comment
+//! without `lang`); ECE measures calibration. Everything is also given per language (and per
+//! source where sources differ in what a label means). The decisions' own figures (automation
+//! curve, confidence calibration, per-action precision and recall) are in [`decisions`].
+
+pub mod decisions;
 
 use crate::comment::{Comment, Scores};
 use crate::data::{intents_for_label, Record, CORPUS_LABELS};
-use crate::labels::{Action, Intent, Lang, Sentiment};
+use crate::labels::{Intent, Lang, Sentiment};
 use crate::playbook::Playbook;
+use decisions::{ActionSection, DecisionRow, Detection};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -58,20 +63,6 @@ pub struct BinarySection {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ActionMetrics {
-    pub n: usize,
-    pub accuracy: f64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ActionSection {
-    #[serde(flatten)]
-    pub all: ActionMetrics,
-    pub by_lang: BTreeMap<Lang, ActionMetrics>,
-    pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
-}
-
-#[derive(Debug, Serialize)]
 pub struct EvalReport {
     pub records: usize,
     pub skipped_lines: usize,
@@ -83,6 +74,8 @@ pub struct EvalReport {
     pub intent: Option<ClassSection>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<ActionSection>,
+    /// Language detection against the records' languages, keyed "bg latin", "ro latin", ….
+    pub language_detection: BTreeMap<String, Detection>,
     /// Expected calibration error of the top intent and top sentiment (10 equal-width bins).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ece: Option<f64>,
@@ -233,21 +226,24 @@ fn class_section(
     })
 }
 
-/// Computes every metric the records allow. `playbook` decides actions for records that
-/// carry one; `seconds` is the time spent producing the scores.
+/// Computes every metric the records allow, and one row per record that carries an action.
+/// `playbook` decides those records; `seconds` is the time spent producing the scores.
 pub fn evaluate(
     scored: &[Scored],
     skipped_lines: usize,
     playbook: &Playbook,
     seconds: f64,
-) -> EvalReport {
+) -> (EvalReport, Vec<DecisionRow>) {
     let mut sentiment_rows = Vec::new();
     let mut intent_rows = Vec::new();
     let mut calibration = Vec::new();
     let mut binary: BTreeMap<String, Vec<(Lang, String, (bool, f32))>> = BTreeMap::new();
-    let mut actions: Vec<(Lang, Action, Action)> = Vec::new();
+    let mut rows: Vec<DecisionRow> = Vec::new();
+    let mut detected: Vec<(Lang, Lang, &str)> = Vec::new();
     for s in scored {
         let r = s.record;
+        let lang = crate::lang::detect(&r.text);
+        detected.push((r.lang, lang, &r.text));
         if let Some(gold) = r.sentiment {
             let (pred, conf) = s.scores.top_sentiment();
             sentiment_rows.push((r.lang, r.source.clone(), gold.index(), pred.index()));
@@ -278,15 +274,20 @@ pub fn evaluate(
             let comment = Comment {
                 id: Some(r.id.clone()),
                 text: r.text.clone(),
-                lang: Some(r.lang),
+                lang: None,
                 author_id: r.author_id.clone(),
                 thread: r.thread.clone(),
             };
-            actions.push((
-                r.lang,
+            let decision = playbook.decide(&comment, lang, &s.scores);
+            rows.push(DecisionRow {
+                id: r.id.clone(),
+                source: r.source.clone(),
+                lang: r.lang,
                 gold,
-                playbook.decide(&comment, r.lang, &s.scores).action,
-            ));
+                follow_up: crate::playbook::History::from_thread(&r.thread).brand_answers > 0,
+                text: r.text.clone(),
+                decision,
+            });
         }
     }
     let intent_names: Vec<&str> = Intent::ALL.iter().map(|i| i.as_str()).collect();
@@ -311,46 +312,19 @@ pub fn evaluate(
             (label, section)
         })
         .collect();
-    let action = (!actions.is_empty()).then(|| {
-        let acc = |rows: &[(Action, Action)]| ActionMetrics {
-            n: rows.len(),
-            accuracy: ratio(
-                rows.iter().filter(|(g, p)| g == p).count() as f64,
-                rows.len() as f64,
-            ),
-        };
-        let pairs: Vec<(Action, Action)> = actions.iter().map(|a| (a.1, a.2)).collect();
-        let by_lang = group(
-            &actions
-                .iter()
-                .map(|a| (a.0, (a.1, a.2)))
-                .collect::<Vec<_>>(),
-        );
-        let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-        for (g, p) in &pairs {
-            *confusion
-                .entry(g.to_string())
-                .or_default()
-                .entry(p.to_string())
-                .or_default() += 1;
-        }
-        ActionSection {
-            all: acc(&pairs),
-            by_lang: by_lang.iter().map(|(l, p)| (*l, acc(p))).collect(),
-            confusion,
-        }
-    });
     let sentiment = class_section(&sentiment_rows, &sentiment_names, false);
-    EvalReport {
+    let report = EvalReport {
         records: scored.len(),
         skipped_lines,
         sentiment,
         labels,
         intent: class_section(&intent_rows, &intent_names, true),
-        action,
+        action: decisions::action_section(&rows),
+        language_detection: decisions::detection_section(&detected),
         ece: (!calibration.is_empty()).then(|| ece(&calibration)),
         texts_per_second: ratio(scored.len() as f64, seconds),
-    }
+    };
+    (report, rows)
 }
 
 impl EvalReport {
@@ -434,16 +408,10 @@ impl EvalReport {
             }
         }
         if let Some(a) = &self.action {
-            println!("\n{:<30} {:>7} {:>9}", "action", "n", "accuracy");
-            println!("  {:<28} {:>7} {:>9.3}", "all", a.all.n, a.all.accuracy);
-            a.by_lang.iter().for_each(|(l, m)| {
-                println!(
-                    "  {:<28} {:>7} {:>9.3}",
-                    format!("lang {l}"),
-                    m.n,
-                    m.accuracy
-                )
-            });
+            decisions::print_action_tables(a);
+        }
+        if !self.language_detection.is_empty() {
+            decisions::print_detection_table(&self.language_detection);
         }
         if let Some(e) = self.ece {
             println!("\nexpected calibration error (top intent + top sentiment): {e:.3}");

@@ -1,0 +1,240 @@
+//! `tact eval` and `tact calibrate`: labelled records scored by the model (directly or through
+//! the sentence-vector cache), then measured (`eval`) or used to fit the decision-confidence
+//! calibration on the calibration split (`calibrate`).
+
+use super::{ModelArgs, PolicyArgs};
+use crate::data::{Record, Split};
+use crate::eval::Scored;
+use crate::playbook::{Calibration, Input, Playbook, Sample};
+use anyhow::Context;
+use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Which labelled records, scored how.
+#[derive(Args, Debug, Clone)]
+pub struct RecordArgs {
+    /// Labelled files (SPEC §5), or directories whose *.jsonl are all read.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// At most this many records per file (a stable sample by id hash), for quick runs.
+    #[arg(long, env = "TACT_EVAL_MAX_PER_FILE")]
+    pub max_per_file: Option<usize>,
+    /// Reuse and extend the sentence-vector cache (fast re-runs; texts/s then counts cache hits).
+    #[arg(long, env = "TACT_EVAL_CACHE")]
+    pub cache: bool,
+    #[arg(long, env = "TACT_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub records: RecordArgs,
+    /// Only the records of this split (`test`: never seen by training or tuning).
+    #[arg(long, env = "TACT_EVAL_SPLIT", value_enum)]
+    pub split: Option<Split>,
+    /// Print one JSON object instead of tables.
+    #[arg(long, env = "TACT_EVAL_JSON")]
+    pub json: bool,
+    /// Also write each decided record (gold action, decision, text) as JSON Lines here.
+    #[arg(long, env = "TACT_EVAL_DECISIONS")]
+    pub decisions: Option<PathBuf>,
+    /// Decide with the raw rule confidences, ignoring the heads' decision calibration.
+    #[arg(long, env = "TACT_EVAL_UNCALIBRATED")]
+    pub uncalibrated: bool,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub records: RecordArgs,
+    /// The heads to calibrate; their heads.json gets the calibration.
+    #[arg(long, env = "TACT_CALIBRATE_HEADS", default_value = "models")]
+    pub heads: PathBuf,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// Records of `split`, their scores, the bad lines skipped, and the seconds scoring took.
+fn score(
+    args: &RecordArgs,
+    split: Option<Split>,
+    classifier: &crate::classify::Classifier,
+    batch_size: usize,
+) -> anyhow::Result<(Vec<Record>, Vec<crate::comment::Scores>, usize, f64)> {
+    let mut records = Vec::new();
+    let mut skipped = 0;
+    for file in crate::train::expand_inputs(&args.files)? {
+        let (rs, bad) = crate::data::read_records(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        for b in &bad {
+            eprintln!("skipped {b}");
+        }
+        skipped += bad.len();
+        let mut kept: Vec<_> = rs
+            .into_iter()
+            .filter(|r| split.is_none_or(|s| crate::data::split_of(&r.id) == s))
+            .collect();
+        if let Some(max) = args.max_per_file {
+            crate::data::stable_sample(&mut kept, max);
+        }
+        records.extend(kept);
+    }
+    if skipped > 0 {
+        eprintln!("{skipped} bad lines skipped");
+    }
+    let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+    let start = std::time::Instant::now();
+    let cache_dir = args.cache.then(|| {
+        args.cache_dir
+            .clone()
+            .unwrap_or_else(crate::train::default_cache_dir)
+    });
+    let scores = match cache_dir {
+        Some(dir) => {
+            let mut cache = crate::embed_cache::EmbeddingCache::open(&dir, &classifier.encoder)?;
+            cache.fill(&classifier.encoder, &texts, batch_size)?;
+            let vectors: Vec<Vec<f32>> = texts
+                .iter()
+                .map(|t| cache.get(t).expect("filled").clone())
+                .collect();
+            classifier.heads.scores(&vectors)?
+        }
+        None => classifier
+            .classify(&texts, batch_size)?
+            .into_iter()
+            .map(|c| c.scores)
+            .collect(),
+    };
+    Ok((records, scores, skipped, start.elapsed().as_secs_f64()))
+}
+
+pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
+    let classifier = args.model.load()?;
+    let calibration = if args.uncalibrated {
+        None
+    } else {
+        crate::pipeline::decision_calibration(&classifier.heads)?
+    };
+    let playbook = args.policy.load()?.calibrated(calibration);
+    let (records, scores, skipped, seconds) = score(
+        &args.records,
+        args.split,
+        &classifier,
+        args.model.batch_size,
+    )?;
+    let scored: Vec<Scored> = records
+        .iter()
+        .zip(scores)
+        .map(|(record, scores)| Scored { record, scores })
+        .collect();
+    let (report, rows) = crate::eval::evaluate(&scored, skipped, &playbook, seconds);
+    if let Some(path) = &args.decisions {
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        );
+        for row in &rows {
+            serde_json::to_writer(&mut out, row)?;
+            writeln!(out)?;
+        }
+        out.flush()?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        report.print_tables();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The calibration split's decisions (raw confidence, right or wrong), in the language tact
+/// detects, as `tact eval` decides them.
+fn samples(
+    playbook: &Playbook,
+    records: &[Record],
+    scores: &[crate::comment::Scores],
+) -> Vec<Sample> {
+    records
+        .iter()
+        .zip(scores)
+        .filter_map(|(r, scores)| {
+            let gold = r.action?;
+            let comment = crate::comment::Comment {
+                id: Some(r.id.clone()),
+                text: r.text.clone(),
+                lang: None,
+                author_id: r.author_id.clone(),
+                thread: r.thread.clone(),
+            };
+            let lang = crate::lang::detect(&r.text);
+            let input = Input {
+                comment: &comment,
+                lang,
+                scores,
+                history: None,
+                cut: None,
+            };
+            let (rule, raw) = playbook.fire_raw(&input);
+            let action = playbook.policy().action_of(rule);
+            Some(Sample {
+                action,
+                raw,
+                right: action == gold,
+            })
+        })
+        .collect()
+}
+
+pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
+    let mut model = args.model.clone();
+    model.heads_dir = Some(args.heads.clone());
+    let classifier = model.load()?;
+    let playbook = args.policy.load()?;
+    let (records, scores, _, _) = score(
+        &args.records,
+        Some(Split::Calib),
+        &classifier,
+        model.batch_size,
+    )?;
+    let samples = samples(&playbook, &records, &scores);
+    anyhow::ensure!(
+        samples.len() >= 50,
+        "only {} calibration-split records carry an action; at least 50 are needed",
+        samples.len()
+    );
+    let calibration = Calibration::fit(&samples, &playbook.policy().digest());
+    write_into_card(&args.heads, &calibration)?;
+    let target = playbook.policy().automated_accuracy();
+    eprintln!(
+        "calibrated on {} decisions: slope {:.3}, intercept {:.3}; review below {:.3} for {:.0}% accurate automation; written to {}",
+        samples.len(),
+        calibration.slope,
+        calibration.intercept,
+        calibration.cutoff(target),
+        target * 100.0,
+        args.heads.join("heads.json").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sets `decisions` in `dir/heads.json`, keeping every other key as it is.
+fn write_into_card(dir: &Path, calibration: &Calibration) -> anyhow::Result<()> {
+    let path = dir.join("heads.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut card: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    card["decisions"] = serde_json::to_value(calibration)?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&card)? + "\n")?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(())
+}

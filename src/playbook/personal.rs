@@ -1,0 +1,437 @@
+//! Personal data posted in public: phone numbers, e-mail addresses, payment card numbers
+//! (Luhn), IBANs (ISO 7064 mod 97), Romanian CNPs, Bulgarian EGNs, Russian SNILS and passport
+//! numbers (their check digits, or a passport word beside a 4 + 6 digit number).
+//!
+//! The detector names the *kind* of datum, never its value: the kind goes into `reasons`, the
+//! value must not travel further (logs, metrics). Numbers the brand published itself (its
+//! support phone and e-mail) are not the author's data. Order, parcel and flight numbers are
+//! left alone: they fail the checksums and the phone shapes.
+
+use std::fmt;
+
+/// A kind of personal datum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PersonalKind {
+    Phone,
+    Email,
+    Card,
+    Iban,
+    Cnp,
+    Egn,
+    Snils,
+    Passport,
+}
+
+impl PersonalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonalKind::Phone => "a phone number",
+            PersonalKind::Email => "an e-mail address",
+            PersonalKind::Card => "a payment card number",
+            PersonalKind::Iban => "an IBAN",
+            PersonalKind::Cnp => "a Romanian personal numeric code (CNP)",
+            PersonalKind::Egn => "a Bulgarian personal number (EGN)",
+            PersonalKind::Snils => "a Russian SNILS number",
+            PersonalKind::Passport => "a passport number",
+        }
+    }
+}
+
+impl fmt::Display for PersonalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the brand published itself, so that quoting it back is not personal data.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    /// Digits of the brand's support phone.
+    phone_digits: String,
+    /// The domain of the brand's support e-mail, lowercased.
+    email_domain: String,
+}
+
+impl Published {
+    pub fn new(phone: Option<&str>, email: Option<&str>) -> Self {
+        Published {
+            phone_digits: phone
+                .unwrap_or_default()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect(),
+            email_domain: email
+                .and_then(|e| e.rsplit_once('@'))
+                .map(|(_, domain)| domain.to_lowercase())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The kinds of personal data in `text`, each once, in a fixed order.
+pub fn find(text: &str, published: &Published) -> Vec<PersonalKind> {
+    let mut kinds: Vec<PersonalKind> = emails(text, published)
+        .chain(numbers(text, published))
+        .chain(ibans(text))
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
+fn emails<'a>(text: &'a str, published: &'a Published) -> impl Iterator<Item = PersonalKind> + 'a {
+    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '<' | '>'))
+        .filter_map(|token| {
+            let (user, domain) = token.split_once('@')?;
+            let domain = domain.trim_end_matches(['.', '!', '?', ':']).to_lowercase();
+            let valid = !user.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && domain
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || ".-".contains(c));
+            let brand = !published.email_domain.is_empty() && domain == published.email_domain;
+            (valid && !brand).then_some(PersonalKind::Email)
+        })
+}
+
+/// A run of digits written as one number: digits with single spaces, dashes, dots, slashes
+/// or brackets between groups, and whether it opened with `+` or `(`.
+struct Number {
+    digits: String,
+    /// The digit groups' lengths, as written.
+    groups: Vec<usize>,
+    plus: bool,
+    bracket: bool,
+    /// Where the number starts in the text (bytes), to look at the words before it.
+    start: usize,
+}
+
+fn digit_runs(text: &str) -> Vec<Number> {
+    let mut out = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (start, c) = chars[i];
+        let opens = c == '+' || c == '(';
+        let digit_next = chars.get(i + 1).is_some_and(|(_, d)| d.is_ascii_digit());
+        let boundary = i == 0 || !chars[i - 1].1.is_alphanumeric();
+        if !(c.is_ascii_digit() || opens && digit_next) || !boundary {
+            i += 1;
+            continue;
+        }
+        let mut number = Number {
+            digits: String::new(),
+            groups: Vec::new(),
+            plus: c == '+',
+            bracket: c == '(',
+            start,
+        };
+        if opens {
+            i += 1;
+        }
+        let mut group = 0;
+        while i < chars.len() {
+            let c = chars[i].1;
+            if c.is_ascii_digit() {
+                number.digits.push(c);
+                group += 1;
+                i += 1;
+                continue;
+            }
+            // At most two separators between digit groups ("-", " ", ") ", " ("); anything
+            // else ends the number.
+            let is_separator = |c: char| matches!(c, ' ' | '-' | '.' | '/' | ')' | '(');
+            let run = chars[i..]
+                .iter()
+                .take(3)
+                .take_while(|(_, c)| is_separator(*c))
+                .count();
+            let then_digit = chars.get(i + run).is_some_and(|(_, d)| d.is_ascii_digit());
+            if (1..=2).contains(&run) && then_digit && group > 0 {
+                number.groups.push(group);
+                group = 0;
+                i += run;
+                continue;
+            }
+            break;
+        }
+        if group > 0 {
+            number.groups.push(group);
+        }
+        // A letter glued to the end makes it a code (order AB123, 12kg), not a number.
+        let glued = chars.get(i).is_some_and(|(_, c)| c.is_alphabetic());
+        if !glued && !number.digits.is_empty() {
+            out.push(number);
+        }
+        i += 1;
+    }
+    out
+}
+
+fn numbers<'a>(text: &'a str, published: &'a Published) -> impl Iterator<Item = PersonalKind> + 'a {
+    let lower = text.to_lowercase();
+    digit_runs(text).into_iter().filter_map(move |n| {
+        let d = n.digits.as_str();
+        if !published.phone_digits.is_empty() && published.phone_digits.ends_with(d) {
+            return None;
+        }
+        let before = &lower[..n.start.min(lower.len())];
+        let passport_word = ["паспорт", "pasport", "passport", "серия", "seria", "seriya"]
+            .iter()
+            .any(|w| before.rfind(w).is_some_and(|at| n.start - at < 40));
+        if d.len() == 10 && (passport_word || n.groups == [2, 2, 6]) {
+            return Some(PersonalKind::Passport);
+        }
+        if (13..=19).contains(&d.len()) && luhn(d) && !d.starts_with('0') {
+            return Some(PersonalKind::Card);
+        }
+        if d.len() == 13 && cnp(d) {
+            return Some(PersonalKind::Cnp);
+        }
+        // A trunk-prefixed phone shape first: a phone that happens to pass the EGN or SNILS
+        // check is still named as what it looks like.
+        if phone(&n) {
+            return Some(PersonalKind::Phone);
+        }
+        if d.len() == 10 && egn(d) {
+            return Some(PersonalKind::Egn);
+        }
+        (d.len() == 11 && snils(d)).then_some(PersonalKind::Snils)
+    })
+}
+
+/// International (+…), national trunk (0…, Russian 8…) and North American "(555) 201-3344".
+fn phone(n: &Number) -> bool {
+    let d = n.digits.as_str();
+    let len = d.len();
+    (n.plus && (9..=15).contains(&len))
+        || (d.starts_with('0') && (len == 10 || len == 11))
+        || (d.starts_with('8') && len == 11)
+        || (n.bracket && len == 10 && n.groups.first() == Some(&3))
+}
+
+fn digit_values(d: &str) -> Vec<u32> {
+    d.chars().filter_map(|c| c.to_digit(10)).collect()
+}
+
+/// The Luhn check of payment cards.
+pub fn luhn(d: &str) -> bool {
+    let sum: u32 = digit_values(d)
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &v)| {
+            if i % 2 == 1 {
+                let doubled = v * 2;
+                if doubled > 9 {
+                    doubled - 9
+                } else {
+                    doubled
+                }
+            } else {
+                v
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Romanian CNP: sex/century digit 1–8, a real month, weights 279146358279, mod 11 (10 → 1).
+pub fn cnp(d: &str) -> bool {
+    let v = digit_values(d);
+    let month = v[3] * 10 + v[4];
+    if v.len() != 13 || !(1..=8).contains(&v[0]) || !(1..=12).contains(&month) {
+        return false;
+    }
+    let weights = [2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9];
+    let sum: u32 = v.iter().zip(weights).map(|(a, w)| a * w).sum();
+    let check = match sum % 11 {
+        10 => 1,
+        r => r,
+    };
+    check == v[12]
+}
+
+/// Bulgarian EGN: a real month (+20 for 1800s, +40 for 2000s) and day, weights
+/// 2,4,8,5,10,9,7,3,6, mod 11 (10 → 0).
+pub fn egn(d: &str) -> bool {
+    let v = digit_values(d);
+    if v.len() != 10 {
+        return false;
+    }
+    let month = v[2] * 10 + v[3];
+    let day = v[4] * 10 + v[5];
+    let real_month = [0, 20, 40]
+        .iter()
+        .any(|o| (o + 1..=o + 12).contains(&month));
+    if !real_month || !(1..=31).contains(&day) {
+        return false;
+    }
+    let weights = [2, 4, 8, 5, 10, 9, 7, 3, 6];
+    let sum: u32 = v.iter().zip(weights).map(|(a, w)| a * w).sum();
+    (sum % 11) % 10 == v[9]
+}
+
+/// Russian SNILS: Σ digit × (9 − position) over the first 9; below 100 that is the check
+/// number, 100 and 101 give 00, above that mod 101 (100 → 00).
+pub fn snils(d: &str) -> bool {
+    let v = digit_values(d);
+    if v.len() != 11 {
+        return false;
+    }
+    let sum: u32 = v[..9]
+        .iter()
+        .enumerate()
+        .map(|(i, a)| a * (9 - i as u32))
+        .sum();
+    let check = match sum {
+        s if s < 100 => s,
+        100 | 101 => 0,
+        s => match s % 101 {
+            100 => 0,
+            r => r,
+        },
+    };
+    check == v[9] * 10 + v[10]
+}
+
+/// IBAN lengths of the countries tact's users write from, and their neighbours.
+const IBAN_LENGTHS: &[(&str, usize)] = &[
+    ("RO", 24),
+    ("BG", 22),
+    ("GB", 22),
+    ("DE", 22),
+    ("IE", 22),
+    ("MD", 24),
+    ("UA", 29),
+    ("GR", 27),
+    ("FR", 27),
+    ("IT", 27),
+    ("ES", 24),
+    ("NL", 18),
+    ("AT", 20),
+    ("PL", 28),
+    ("HU", 28),
+];
+
+/// ISO 13616 check: move the first four characters to the end, letters to 10…35, mod 97 = 1.
+pub fn iban_valid(iban: &str) -> bool {
+    let (head, tail) = iban.split_at(4);
+    let mut rem: u64 = 0;
+    for c in tail.chars().chain(head.chars()) {
+        let value = match c.to_digit(36) {
+            Some(v) => v as u64,
+            None => return false,
+        };
+        rem = if value < 10 {
+            (rem * 10 + value) % 97
+        } else {
+            (rem * 100 + value) % 97
+        };
+    }
+    rem == 1
+}
+
+fn ibans(text: &str) -> impl Iterator<Item = PersonalKind> + '_ {
+    let upper: Vec<char> = text.to_uppercase().chars().collect();
+    let mut found = false;
+    for start in 0..upper.len().saturating_sub(4) {
+        let opens = upper[start].is_ascii_uppercase()
+            && upper[start + 1].is_ascii_uppercase()
+            && upper[start + 2].is_ascii_digit()
+            && upper[start + 3].is_ascii_digit()
+            && (start == 0 || !upper[start - 1].is_alphanumeric());
+        if !opens {
+            continue;
+        }
+        let country: String = upper[start..start + 2].iter().collect();
+        let Some(&(_, len)) = IBAN_LENGTHS.iter().find(|(c, _)| *c == country) else {
+            continue;
+        };
+        // Groups of four separated by single spaces are how IBANs are usually written.
+        let compact: String = upper[start..]
+            .iter()
+            .take(len + len / 4 + 1)
+            .filter(|c| **c != ' ')
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .take(len)
+            .collect();
+        if compact.len() == len && iban_valid(&compact) {
+            found = true;
+            break;
+        }
+    }
+    found.then_some(PersonalKind::Iban).into_iter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<PersonalKind> {
+        find(
+            text,
+            &Published::new(Some("+40 21 000 0000"), Some("support@acme.example")),
+        )
+    }
+
+    #[test]
+    fn finds_each_kind_and_names_only_the_kind() {
+        use PersonalKind::*;
+        for (text, kind) in [
+            ("sunati-ma la 0722 123 456 va rog", Phone),
+            ("call me +44 7700 900123", Phone),
+            ("мой номер +7 (916) 123-45-67", Phone),
+            ("звоните 8 916 123 45 67", Phone),
+            ("обадете се на 0888 123 456", Phone),
+            ("call (555) 201-3344 after 6", Phone),
+            ("write me at ana.pop@gmail.com!", Email),
+            ("card 4111 1111 1111 1111 charged twice", Card),
+            ("IBAN RO49 AAAA 1B31 0075 9384 0000 pentru retur", Iban),
+            ("сметка BG80BNBG96611020345678", Iban),
+            ("CNP 1800101221144", Cnp),
+            ("ЕГН 7501020018", Egn),
+            ("СНИЛС 112-233-445 95", Snils),
+            ("паспорт 45 06 123456", Passport),
+            ("серия 4506 номер 123456", Passport),
+        ] {
+            assert_eq!(kinds(text), vec![kind], "{text}");
+            assert!(!kind.as_str().chars().any(|c| c.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn order_parcel_price_date_and_the_brands_own_contacts_are_not_personal() {
+        for text in [
+            "Comanda 55317 nu a ajuns",
+            "parcel 44018823 never arrived",
+            "AWB 2345678901 stă de 3 zile",
+            "paid 1299.99 lei on 12.03.2025",
+            "flight W6 3217 delayed 4 hours",
+            "I called your +40 21 000 0000 twice",
+            "wrote to support@acme.example, nothing",
+            "order #1234567890123 is late",
+            "Card ending 1111 was charged",
+        ] {
+            assert_eq!(kinds(text), vec![], "{text}");
+        }
+    }
+
+    #[test]
+    fn checksums_reject_near_misses() {
+        assert!(luhn("4111111111111111") && !luhn("4111111111111112"));
+        assert!(cnp("1800101221144") && !cnp("1800101221145"));
+        assert!(egn("7501020018") && !egn("7501020019"));
+        assert!(snils("11223344595") && !snils("11223344596"));
+        assert!(iban_valid("GB82WEST12345698765432") && !iban_valid("GB82WEST12345698765433"));
+    }
+
+    #[test]
+    fn several_kinds_are_listed_once_each() {
+        assert_eq!(
+            kinds("ana@x.ro, 0722 123 456, 0733 222 111, CNP 1800101221144"),
+            vec![PersonalKind::Phone, PersonalKind::Email, PersonalKind::Cnp]
+        );
+    }
+}
