@@ -180,3 +180,33 @@ fn long_text_is_truncated_and_says_so() {
     assert!(!enc.tokenize("scurt").unwrap().truncated);
     assert_eq!(enc.embed(&[&long]).unwrap()[0].len(), 384);
 }
+
+#[test]
+fn a_long_text_is_read_head_and_tail_so_its_last_paragraph_counts() {
+    let enc = encoder(WeightFormat::F32);
+    let ending = "the blender I got yesterday leaks, I want a refund";
+    let text = format!(
+        "Some background. {} {ending}",
+        "We liked the shop. ".repeat(200)
+    );
+    let t = enc.tokenize(&text).unwrap();
+    let cut = t.cut.expect("cut");
+    assert_eq!(t.ids.len(), enc.max_tokens());
+    let max = enc.max_tokens();
+    assert_eq!((cut.head, cut.tail), (max / 4, max - max / 4));
+    assert!(cut.total > 800, "{}", cut.total);
+    // The tail's tokens are the ending's, as tokenised on its own (after the shared prefix).
+    let prefix = enc.tokenize("").unwrap().ids.len() - 1;
+    let alone = enc.tokenize(ending).unwrap().ids;
+    let ending_ids = &alone[prefix..];
+    assert!(
+        t.ids.ends_with(ending_ids),
+        "the last tokens are not the ending's"
+    );
+    // The head keeps the opening and the special start token.
+    assert_eq!(t.ids[..prefix], alone[..prefix]);
+    // A megabyte without spaces costs a bounded tokenisation and still keeps both ends.
+    let huge = format!("{}{ending}", "x".repeat(1 << 20));
+    let t = enc.tokenize(&huge).unwrap();
+    assert!(t.truncated && t.ids.ends_with(ending_ids));
+}

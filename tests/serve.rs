@@ -261,6 +261,19 @@ async fn a_very_long_comment_is_decided_on_its_truncated_text() {
     let decision = answer.json();
     assert_eq!(decision["truncated"], true);
     assert_eq!(decision["tokens"], tact::classify::DEFAULT_MAX_TOKENS);
+    // Read head and tail, and the reasons say so.
+    let reasons: Vec<&str> = decision["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("long text: read its first 64 and last 192 of ")),
+        "{reasons:?}"
+    );
 }
 
 #[tokio::test]

@@ -44,7 +44,7 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 /// How strongly the per-action offsets are pulled to 0.
-const OFFSET_PENALTY: f64 = 0.02;
+const OFFSET_PENALTY: f64 = 0.005;
 
 impl Calibration {
     /// The probability that `action`, decided at `raw` confidence, is right.
@@ -85,7 +85,7 @@ impl Calibration {
         let (mut slope, mut intercept) = (1.0, 0.0);
         let mut offsets = vec![0.0; actions.len()];
         let n = samples.len().max(1) as f64;
-        for _ in 0..4000 {
+        for _ in 0..8000 {
             let (mut g_slope, mut g_intercept) = (0.0, 0.0);
             let mut g_offsets = vec![0.0; actions.len()];
             for s in samples {
@@ -125,7 +125,7 @@ mod tests {
     use super::*;
 
     /// Raw confidences that overstate: at raw 0.9 the answer is right 60% of the time, at raw
-    /// 0.6 40%; hides are always right.
+    /// 0.6 40%; hides at raw 0.8 are right 95% of the time.
     fn overconfident() -> Vec<Sample> {
         let mut samples = Vec::new();
         for i in 0..100 {
@@ -142,7 +142,7 @@ mod tests {
             samples.push(Sample {
                 action: Action::Hide,
                 raw: 0.8,
-                right: true,
+                right: i % 20 != 0,
             });
         }
         samples
@@ -153,7 +153,7 @@ mod tests {
         let c = Calibration::fit(&overconfident(), "p");
         assert!((c.apply(Action::Answer, 0.9) - 0.6).abs() < 0.05, "{c:?}");
         assert!((c.apply(Action::Answer, 0.6) - 0.4).abs() < 0.05);
-        assert!(c.apply(Action::Hide, 0.8) > 0.9);
+        assert!((c.apply(Action::Hide, 0.8) - 0.95).abs() < 0.05, "{c:?}");
         assert_eq!(c.confidences.len(), 300);
         assert!(c.confidences.windows(2).all(|w| w[0] >= w[1]));
     }

@@ -73,11 +73,39 @@ pub fn find(text: &str, published: &Published) -> Vec<PersonalKind> {
     let mut kinds: Vec<PersonalKind> = emails(text, published)
         .chain(numbers(text, published))
         .chain(ibans(text))
+        .chain(passport(text))
         .collect();
     kinds.sort();
     kinds.dedup();
     kinds
 }
+
+/// A company's shared mailboxes: quoting them is not posting one's own address.
+const ROLE_MAILBOXES: &[&str] = &[
+    "support",
+    "suport",
+    "help",
+    "info",
+    "office",
+    "contact",
+    "contacto",
+    "service",
+    "customerservice",
+    "care",
+    "hello",
+    "sales",
+    "noreply",
+    "no-reply",
+    "ajutor",
+    "clienti",
+    "reclamatii",
+    "podrska",
+    "helpdesk",
+    "feedback",
+    "press",
+    "pr",
+    "billing",
+];
 
 fn emails<'a>(text: &'a str, published: &'a Published) -> impl Iterator<Item = PersonalKind> + 'a {
     text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '<' | '>'))
@@ -91,7 +119,8 @@ fn emails<'a>(text: &'a str, published: &'a Published) -> impl Iterator<Item = P
                     .chars()
                     .all(|c| c.is_alphanumeric() || ".-".contains(c));
             let brand = !published.email_domain.is_empty() && domain == published.email_domain;
-            (valid && !brand).then_some(PersonalKind::Email)
+            let role = ROLE_MAILBOXES.contains(&user.to_lowercase().as_str());
+            (valid && !brand && !role).then_some(PersonalKind::Email)
         })
 }
 
@@ -103,8 +132,6 @@ struct Number {
     groups: Vec<usize>,
     plus: bool,
     bracket: bool,
-    /// Where the number starts in the text (bytes), to look at the words before it.
-    start: usize,
 }
 
 fn digit_runs(text: &str) -> Vec<Number> {
@@ -112,7 +139,7 @@ fn digit_runs(text: &str) -> Vec<Number> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut i = 0;
     while i < chars.len() {
-        let (start, c) = chars[i];
+        let c = chars[i].1;
         let opens = c == '+' || c == '(';
         let digit_next = chars.get(i + 1).is_some_and(|(_, d)| d.is_ascii_digit());
         let boundary = i == 0 || !chars[i - 1].1.is_alphanumeric();
@@ -125,7 +152,6 @@ fn digit_runs(text: &str) -> Vec<Number> {
             groups: Vec::new(),
             plus: c == '+',
             bracket: c == '(',
-            start,
         };
         if opens {
             i += 1;
@@ -169,18 +195,30 @@ fn digit_runs(text: &str) -> Vec<Number> {
     out
 }
 
-fn numbers<'a>(text: &'a str, published: &'a Published) -> impl Iterator<Item = PersonalKind> + 'a {
+const PASSPORT_WORDS: [&str; 6] = ["паспорт", "pasport", "passport", "серия", "seria", "seriya"];
+
+/// A passport word followed, within a few words, by 10 digits in all ("серия 4506 номер
+/// 123456", "паспорт 45 06 123456").
+fn passport(text: &str) -> Option<PersonalKind> {
     let lower = text.to_lowercase();
+    PASSPORT_WORDS.iter().find_map(|word| {
+        let at = lower.find(word)? + word.len();
+        let digits = lower[at..]
+            .chars()
+            .take(40)
+            .filter(char::is_ascii_digit)
+            .count();
+        (digits == 10).then_some(PersonalKind::Passport)
+    })
+}
+
+fn numbers<'a>(text: &'a str, published: &'a Published) -> impl Iterator<Item = PersonalKind> + 'a {
     digit_runs(text).into_iter().filter_map(move |n| {
         let d = n.digits.as_str();
         if !published.phone_digits.is_empty() && published.phone_digits.ends_with(d) {
             return None;
         }
-        let before = &lower[..n.start.min(lower.len())];
-        let passport_word = ["паспорт", "pasport", "passport", "серия", "seria", "seriya"]
-            .iter()
-            .any(|w| before.rfind(w).is_some_and(|at| n.start - at < 40));
-        if d.len() == 10 && (passport_word || n.groups == [2, 2, 6]) {
+        if d.len() == 10 && n.groups == [2, 2, 6] {
             return Some(PersonalKind::Passport);
         }
         if (13..=19).contains(&d.len()) && luhn(d) && !d.starts_with('0') {
@@ -411,6 +449,7 @@ mod tests {
             "flight W6 3217 delayed 4 hours",
             "I called your +40 21 000 0000 twice",
             "wrote to support@acme.example, nothing",
+            "Am scris la support@livrarifoodie.ro acum o săptămână",
             "order #1234567890123 is late",
             "Card ending 1111 was charged",
         ] {

@@ -72,11 +72,13 @@ pub struct Thresholds {
     /// (calibrated) confidence falls below the cut-off that keeps the automated ones this
     /// accurate needs review, and never goes to a bot.
     pub automated_accuracy: f64,
-    /// Abusive probability from which, with the abuse intent at `ban_intent`, a comment is
-    /// deleted and its author banned.
+    /// A comment is deleted and its author banned when the abusive head and the abuse intent
+    /// both reach `ban_intent` and the stronger of them reaches `abuse_delete`.
     pub abuse_delete: f64,
-    /// Abuse-intent probability a ban needs besides the abusive head (the evidence must agree).
+    /// What each of the two abuse signals must reach for a ban (the evidence must agree).
     pub ban_intent: f64,
+    /// A top intent (not abuse) this probable is not overridden by the abusive head alone.
+    pub intent_over_abusive: f64,
     /// max(abusive, intent abuse) from which a comment is hidden pending review.
     pub abuse_review: f64,
     pub spam: f64,
@@ -103,11 +105,12 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    fn named(&self) -> [(&'static str, f64); 17] {
+    fn named(&self) -> [(&'static str, f64); 18] {
         [
             ("automated_accuracy", self.automated_accuracy),
             ("abuse_delete", self.abuse_delete),
             ("ban_intent", self.ban_intent),
+            ("intent_over_abusive", self.intent_over_abusive),
             ("abuse_review", self.abuse_review),
             ("spam", self.spam),
             ("crisis_complaint", self.crisis_complaint),
@@ -177,11 +180,11 @@ pub struct Outcome {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Rules {
     pub abuse_delete: Outcome,
-    pub abuse_review: Outcome,
     pub spam_hide: Outcome,
     pub personal_data_hide: Outcome,
     pub complaint_escalate: Outcome,
     pub rsra_wait: Outcome,
+    pub abuse_review: Outcome,
     pub complaint_rsr: Outcome,
     pub misinformation_correct: Outcome,
     pub troll_ignore: Outcome,
@@ -275,15 +278,19 @@ pub struct Keywords {
     /// Insults and obscenities that, with the abusive head at `abuse_review`, are enough
     /// evidence for a ban.
     pub abuse: PerLang,
+    /// Words of a calm, cooperative follow-up (thanks, please, could you…): an author who
+    /// writes them after an answer is willing to talk, so RSRA does not silence them.
+    pub calm: PerLang,
 }
 
 impl Keywords {
-    fn named(&self) -> [(&'static str, &PerLang); 4] {
+    fn named(&self) -> [(&'static str, &PerLang); 5] {
         [
             ("simple_request", &self.simple_request),
             ("crisis", &self.crisis),
             ("private_details", &self.private_details),
             ("abuse", &self.abuse),
+            ("calm", &self.calm),
         ]
     }
 }
@@ -763,15 +770,18 @@ mod tests {
     fn misspelt_keys_are_not_ignored() {
         let message = error("thresholds.abuse_delet", Some(0.9.into()));
         assert!(message.contains("unknown field `abuse_delet`"), "{message}");
-        let missing = error("thresholds.review", None);
-        assert!(missing.contains("missing field `review`"), "{missing}");
+        let missing = error("thresholds.automated_accuracy", None);
+        assert!(
+            missing.contains("missing field `automated_accuracy`"),
+            "{missing}"
+        );
     }
 
     #[test]
     fn syntax_errors_give_the_line() {
-        let text = default_with("review = 0.60", "review = 0.60.1");
+        let text = default_with("automated_accuracy = 0.90", "automated_accuracy = 0.90.1");
         let message = Policy::from_toml_str(&text).unwrap_err().to_string();
-        let line = line_of(&text, "review = 0.60.1");
+        let line = line_of(&text, "automated_accuracy = 0.90.1");
         assert!(message.contains(&format!("line {line}")), "{message}");
     }
 
@@ -819,6 +829,15 @@ mod tests {
     }
 
     #[test]
+    fn a_ban_needs_words() {
+        assert_eq!(
+            error("signals.ban_min_words", Some(0.into())),
+            "signals.ban_min_words = 0, but it must be at least 1: an emoji alone could get its \
+             author banned"
+        );
+    }
+
+    #[test]
     fn rsra_needs_at_least_one_brand_answer() {
         assert_eq!(
             error("signals.min_brand_replies", Some(0.into())),
@@ -830,8 +849,18 @@ mod tests {
     #[test]
     fn outcomes_must_fit_their_action() {
         assert_eq!(
+            error("rules.troll-ignore.responder", Some("agent".into())),
+            "rules.troll-ignore: action ignore posts no reply, so it takes no responder"
+        );
+        // Hiding may be followed by a private message, and only a private one.
+        assert_eq!(
             error("rules.spam-hide.responder", Some("agent".into())),
-            "rules.spam-hide: action hide posts no reply, so it takes no responder"
+            "rules.spam-hide: action hide with a responder replies in private, so its channel \
+             must be \"private\""
+        );
+        assert_eq!(
+            error("rules.personal-data-hide.respond_within_minutes", None),
+            "rules.personal-data-hide: action hide replies, so it needs respond_within_minutes"
         );
         assert_eq!(
             error("rules.complaint-rsr.responder", None),

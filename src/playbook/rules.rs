@@ -5,12 +5,13 @@
 //! Rules are tried in [`RuleId::ALL`] order and the first that fires decides:
 //! abuse before everything (it must come down whatever else the comment is) — but a ban only
 //! when the evidence agrees (the abusive head and the abuse intent, or a policy word), never
-//! on emoji or a single token; less certain abuse is hidden for review. Then spam, personal
-//! data posted in public, crisis escalation (a legal or safety threat reaches a person even
-//! in a thread under RSRA), RSRA before complaint — read from the author's history, with the
-//! mass of every negative intent — then the intent rules, most costly to miss first. When no
-//! rule reaches its threshold, a close call on a risky intent is escalated, and anything else
-//! follows its top intent's rule with a review.
+//! on emoji or a single token. Then spam, personal data posted in public (hidden even in a
+//! thread under RSRA), crisis escalation (a legal or safety threat reaches a person even in a
+//! thread under RSRA), RSRA — read from the author's history, with the mass of every negative
+//! intent, unless the follow-up is calm — then less certain abuse, hidden for review unless a
+//! confident intent says otherwise, then the intent rules, most costly to miss first. When no
+//! rule reaches its threshold, the comment follows its top intent's rule with a review (or,
+//! if the policy turns it on, a close call on a risky intent is escalated).
 
 use super::policy::Policy;
 use super::signals::Facts;
@@ -25,11 +26,11 @@ use std::fmt;
 #[serde(rename_all = "kebab-case")]
 pub enum RuleId {
     AbuseDelete,
-    AbuseReview,
     SpamHide,
     PersonalDataHide,
     ComplaintEscalate,
     RsraWait,
+    AbuseReview,
     ComplaintRsr,
     MisinformationCorrect,
     TrollIgnore,
@@ -44,11 +45,11 @@ impl RuleId {
     /// Every rule, in order of precedence.
     pub const ALL: &'static [RuleId] = &[
         RuleId::AbuseDelete,
-        RuleId::AbuseReview,
         RuleId::SpamHide,
         RuleId::PersonalDataHide,
         RuleId::ComplaintEscalate,
         RuleId::RsraWait,
+        RuleId::AbuseReview,
         RuleId::ComplaintRsr,
         RuleId::MisinformationCorrect,
         RuleId::TrollIgnore,
@@ -193,21 +194,6 @@ pub fn fire(policy: &Policy, facts: &Facts, scores: &Scores) -> Firing {
     if let Some(firing) = ban(policy, facts, scores) {
         return firing;
     }
-    if let Some((p, why)) = gate(RuleId::AbuseReview, t.abuse_review) {
-        let mut reasons = vec![why];
-        if facts.words < policy.signals.ban_min_words as usize {
-            reasons.push(format!(
-                "{} word(s): never a ban on emoji or a single token",
-                facts.words
-            ));
-        } else {
-            reasons.push("the evidence for a ban does not agree: a person decides".to_string());
-        }
-        return Firing {
-            forced_review: true,
-            ..Firing::new(RuleId::AbuseReview, p, reasons)
-        };
-    }
     if let Some((p, why)) = gate(RuleId::SpamHide, t.spam) {
         return Firing::new(RuleId::SpamHide, p, vec![why]);
     }
@@ -223,7 +209,9 @@ pub fn fire(policy: &Policy, facts: &Facts, scores: &Scores) -> Firing {
         }
     }
     let history = &facts.history;
-    if history.brand_answers >= policy.signals.min_brand_replies as usize {
+    // Thanks, please, or the order number asked for: someone willing to talk.
+    let calm = facts.calm_word.is_some() || facts.gives_number;
+    if history.brand_answers >= policy.signals.min_brand_replies as usize && !calm {
         if let Some((p, why)) = gate(RuleId::RsraWait, t.rsra_attack) {
             let answered = format!(
                 "{}: the brand already answered {} time(s) and the author comes back",
@@ -231,6 +219,26 @@ pub fn fire(policy: &Policy, facts: &Facts, scores: &Scores) -> Firing {
             );
             return Firing::new(RuleId::RsraWait, p, vec![answered, why]);
         }
+    }
+    let (top, p_top) = scores.top_intent();
+    let intent_holds = top != Intent::Abuse
+        && reached(p_top, t.intent_over_abusive)
+        && !reached(scores.intent_of(Intent::Abuse), t.abuse_review);
+    let abuse_review = gate(RuleId::AbuseReview, t.abuse_review).filter(|_| !intent_holds);
+    if let Some((p, why)) = abuse_review {
+        let mut reasons = vec![why];
+        if facts.words < policy.signals.ban_min_words as usize {
+            reasons.push(format!(
+                "{} word(s): never a ban on emoji or a single token",
+                facts.words
+            ));
+        } else {
+            reasons.push("the evidence for a ban does not agree: a person decides".to_string());
+        }
+        return Firing {
+            forced_review: true,
+            ..Firing::new(RuleId::AbuseReview, p, reasons)
+        };
     }
     let intent_rules = [
         (RuleId::ComplaintRsr, t.complaint),
@@ -259,16 +267,15 @@ fn ban(policy: &Policy, facts: &Facts, scores: &Scores) -> Option<Firing> {
     }
     let intent = scores.intent_of(Intent::Abuse);
     let head = scores.abusive;
-    if reached(head, t.abuse_delete) && reached(intent, t.ban_intent) {
+    // Both signals at least at `ban_intent`, the stronger one at `abuse_delete`.
+    let (strong, weak) = (head.max(intent), head.min(intent));
+    if reached(strong, t.abuse_delete) && reached(weak, t.ban_intent) {
         let reasons = vec![
-            compare("abusive", head, t.abuse_delete),
+            compare("abusive", head, t.ban_intent),
             compare("intent abuse", intent, t.ban_intent),
+            compare("the stronger", strong, t.abuse_delete),
         ];
-        return Some(Firing::new(
-            RuleId::AbuseDelete,
-            head.min(intent).max(0.0),
-            reasons,
-        ));
+        return Some(Firing::new(RuleId::AbuseDelete, weak, reasons));
     }
     let word = facts.abuse_word.as_ref()?;
     let signal = head.max(intent);

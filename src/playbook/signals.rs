@@ -154,6 +154,7 @@ pub struct Lexicon {
     pub simple_request: KeywordList,
     pub private_details: KeywordList,
     pub abuse: KeywordList,
+    pub calm: KeywordList,
     pub published: Published,
 }
 
@@ -165,6 +166,7 @@ impl Lexicon {
             simple_request: KeywordList::compile(&keywords.simple_request),
             private_details: KeywordList::compile(&keywords.private_details),
             abuse: KeywordList::compile(&keywords.abuse),
+            calm: KeywordList::compile(&keywords.calm),
             published: Published::new(
                 policy.brand.support_phone.as_deref(),
                 policy.brand.support_email.as_deref(),
@@ -189,6 +191,10 @@ pub struct Facts {
     pub personal_data: Vec<PersonalKind>,
     /// An insult or obscenity of the policy's list.
     pub abuse_word: Option<KeywordMatch>,
+    /// A word of a calm, cooperative message (thanks, please, could you…).
+    pub calm_word: Option<KeywordMatch>,
+    /// The text gives a number long enough to be an order or account number.
+    pub gives_number: bool,
     /// Words with letters: an emoji-only comment has none.
     pub words: usize,
     /// The author's conversation with the brand so far.
@@ -208,6 +214,9 @@ impl Facts {
         Facts {
             personal_data: personal::find(&comment.text, &lexicon.published),
             abuse_word: lexicon.abuse.find(lang, &words),
+            calm_word: lexicon.calm.find(lang, &words),
+            gives_number: longest_digit_run(&comment.text)
+                >= policy.signals.details_min_digits as usize,
             words: words
                 .iter()
                 .filter(|w| w.chars().any(char::is_alphabetic))
@@ -225,13 +234,16 @@ impl Facts {
     }
 }
 
-/// Order numbers, phone numbers, e-mail addresses, or a private-details keyword.
-fn private_details(text: &str, keyword: Option<KeywordMatch>, signals: &Signals) -> Option<String> {
-    let longest_digits = text
-        .split(|c: char| !c.is_ascii_digit())
+fn longest_digit_run(text: &str) -> usize {
+    text.split(|c: char| !c.is_ascii_digit())
         .map(str::len)
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// Order numbers, phone numbers, e-mail addresses, or a private-details keyword.
+fn private_details(text: &str, keyword: Option<KeywordMatch>, signals: &Signals) -> Option<String> {
+    let longest_digits = longest_digit_run(text);
     if longest_digits >= signals.details_min_digits as usize {
         return Some(format!("a number of {longest_digits} digits"));
     }
