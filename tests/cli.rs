@@ -244,3 +244,99 @@ fn train_refits_the_heads_on_the_tuned_encoder_and_keeps_its_adapters() {
     let v: serde_json::Value = serde_json::from_str(scores.trim()).unwrap();
     assert!(v["scores"]["intent"]["praise"].as_f64().is_some());
 }
+
+#[test]
+fn calibrate_writes_the_decision_map_into_the_card_and_eval_decides_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let heads = dir.path().join("heads");
+    std::fs::create_dir_all(&heads).unwrap();
+    for file in ["heads.json", "heads.safetensors", "adapters.safetensors"] {
+        std::fs::copy(std::path::Path::new("models").join(file), heads.join(file)).unwrap();
+    }
+    let cache = dir.path().join("cache");
+    // Too few calibration records: a clear error, the card untouched.
+    let few = common::brand_sample_file("en", 40, dir.path());
+    let out = tact()
+        .args(["calibrate", "--heads"])
+        .arg(&heads)
+        .arg("--cache")
+        .arg("--cache-dir")
+        .arg(&cache)
+        .arg(&few)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at least 50 are needed"), "{stderr}");
+
+    let data = common::brand_sample_file("en", 900, dir.path());
+    run_ok(
+        tact()
+            .args(["calibrate", "--heads"])
+            .arg(&heads)
+            .arg("--cache")
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg(&data),
+    );
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(heads.join("heads.json")).unwrap()).unwrap();
+    let map = &card["decisions"];
+    assert!(map["slope"].as_f64().unwrap() > 0.0, "{map}");
+    let confidences = map["confidences"].as_array().unwrap();
+    assert!(confidences.len() >= 50);
+    assert_eq!(
+        map["policy_digest"],
+        tact::playbook::Policy::default_policy().digest()
+    );
+
+    // eval decides with the map: calibrated confidences, one row per decided record.
+    let rows = dir.path().join("decisions.jsonl");
+    let report = run_ok(
+        tact()
+            .args(["eval", "--json", "--split", "calib", "--heads-dir"])
+            .arg(&heads)
+            .arg("--cache")
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg("--decisions")
+            .arg(&rows)
+            .arg(&data),
+    );
+    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let action = &r["action"];
+    let n = action["n"].as_u64().unwrap();
+    assert_eq!(n as usize, confidences.len());
+    assert!(action["confidence_ece"].as_f64().unwrap() < 0.2);
+    let all = &action["automation"]["all"];
+    for key in [
+        "automated",
+        "automated_accuracy",
+        "coverage_at_95",
+        "coverage_at_97",
+    ] {
+        let v = all[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} {v}");
+    }
+    assert!(action["by_action"]["wait"]["recall"].as_f64().is_some());
+    assert!(r["language_detection"]["en latin"]["n"].as_u64().unwrap() > 0);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&rows)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len() as u64, n);
+    let calibrated: Vec<f64> = lines
+        .iter()
+        .map(|l| l["decision"]["confidence"].as_f64().unwrap())
+        .collect();
+    // The map's confidences are the calibration split's decisions, so they match eval's.
+    let mut mine: Vec<f64> = calibrated.clone();
+    mine.sort_by(|a, b| b.total_cmp(a));
+    for (a, b) in mine.iter().zip(confidences) {
+        assert!((a - b.as_f64().unwrap()).abs() < 1e-3, "{a} vs {b}");
+    }
+    assert!(lines
+        .iter()
+        .all(|l| l["gold"].is_string() && l["text"].is_string()));
+}
