@@ -40,6 +40,11 @@ pub struct Scores {
     /// `CORPUS_LABELS` of the data module, where the heads have that head; `None` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<[f32; 5]>,
+    /// Read after a brand answer: the probability that this follow-up keeps attacking or
+    /// stays unsatisfied (RSRA's `wait`), from a head trained on labelled follow-ups; `None`
+    /// for heads without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<f32>,
 }
 
 impl Scores {
@@ -89,6 +94,7 @@ mod tests {
             sentiment: [0.2, 0.3, 0.5],
             abusive: 0.1,
             labels: None,
+            follow_up: None,
         };
         s.intent[Intent::Spam.index()] = 0.7;
         s.intent[Intent::Other.index()] = 0.3;

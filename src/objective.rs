@@ -37,10 +37,19 @@ pub struct Targets {
     pub sentiment: Vec<ClassTarget>,
     pub abusive: Vec<BinaryTarget>,
     pub labels: Vec<LabelTarget>,
+    /// Follow-ups after a brand answer that carry an action: 1 when it is `wait` (RSRA).
+    pub follow_up: Vec<BinaryTarget>,
 }
 
 impl Targets {
     pub fn add(&mut self, r: &Record, row: usize) {
+        if let Some(action) = r.action {
+            let answered = crate::playbook::History::from_thread(&r.thread).brand_answers > 0;
+            if answered {
+                let y = (action == crate::labels::Action::Wait) as u8 as f32;
+                self.follow_up.push(BinaryTarget { row, y });
+            }
+        }
         if let Some(intent) = r.intent {
             self.intent.push(ClassTarget {
                 row,
@@ -130,10 +139,10 @@ fn bce(z: &Tensor, y: Vec<f32>) -> candle_core::Result<Tensor> {
 }
 
 /// Heads, in the order of [`Temperatures`](crate::model::heads::Temperatures).
-pub const HEADS: usize = 4;
+pub const HEADS: usize = 5;
 
-/// One head's loss (0 intent, 1 sentiment, 2 abusive, 3 labels) at a temperature; `None`
-/// when no target asks anything of that head.
+/// One head's loss (0 intent, 1 sentiment, 2 abusive, 3 labels, 4 follow-up) at a
+/// temperature; `None` when no target asks anything of that head.
 pub fn head_loss(
     nets: &HeadNets,
     x: &Tensor,
@@ -169,6 +178,16 @@ pub fn head_loss(
                 )?;
                 let z = (z.gather(&cols, 1)?.squeeze(1)? / temp)?;
                 Some(bce(&z, t.labels.iter().map(|t| t.y).collect())?)
+            }
+            None => None,
+        },
+        4 if !t.follow_up.is_empty() => match &nets.follow_up {
+            Some(head) => {
+                let z = logits(head, t.follow_up.iter().map(|t| t.row).collect())?;
+                Some(bce(
+                    &(z.squeeze(1)? / temp)?,
+                    t.follow_up.iter().map(|t| t.y).collect(),
+                )?)
             }
             None => None,
         },
@@ -238,11 +257,12 @@ pub fn seeded_heads(
     dim: usize,
     hidden: usize,
     labels_head: bool,
+    follow_up_head: bool,
 ) -> candle_core::Result<(VarMap, HeadNets)> {
     let varmap = VarMap::new();
     {
         let mut data = varmap.data().lock().unwrap();
-        for (head, outputs) in HeadNets::names(labels_head) {
+        for (head, outputs) in HeadNets::names(labels_head, follow_up_head) {
             for (layer, rows, cols) in [("hidden", hidden, dim), ("out", outputs, hidden)] {
                 let bound = 1.0 / (cols as f32).sqrt();
                 let mut init =
@@ -261,7 +281,7 @@ pub fn seeded_heads(
         }
     }
     let vb = candle_nn::VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &Device::Cpu);
-    let nets = HeadNets::new(vb, dim, hidden, labels_head)?;
+    let nets = HeadNets::new(vb, dim, hidden, labels_head, follow_up_head)?;
     Ok((varmap, nets))
 }
 
@@ -286,12 +306,31 @@ mod tests {
         let labels: Vec<(usize, u32, f32)> =
             t.labels.iter().map(|l| (l.row, l.label, l.y)).collect();
         assert_eq!(labels, vec![(1, 0, 1.0), (1, 3, 0.0)]);
+        assert!(t.follow_up.is_empty());
+    }
+
+    #[test]
+    fn a_follow_up_after_a_brand_answer_trains_the_follow_up_head() {
+        let thread = r#"[{"text":"late again","from_brand":false},{"text":"Sorry, DM us","from_brand":true}]"#;
+        let wait = record(&format!(
+            r#"{{"id":"w","text":"forget it","lang":"en","action":"wait","thread":{thread}}}"#
+        ));
+        let calm = record(&format!(
+            r#"{{"id":"c","text":"order 4411, thanks","lang":"en","action":"acknowledge","thread":{thread}}}"#
+        ));
+        // The brand's own post opening a thread is not an answer.
+        let post = record(
+            r#"{"id":"p","text":"love it","lang":"en","action":"thank","thread":[{"text":"New menu!","from_brand":true}]}"#,
+        );
+        let t = Targets::of(&[&wait, &calm, &post]);
+        let ys: Vec<(usize, f32)> = t.follow_up.iter().map(|t| (t.row, t.y)).collect();
+        assert_eq!(ys, vec![(0, 1.0), (1, 0.0)]);
     }
 
     #[test]
     fn losses_fall_when_the_heads_learn_and_temperatures_are_fitted() {
         let mut rng = Rng(7);
-        let (varmap, nets) = seeded_heads(&mut rng, 4, 8, true).unwrap();
+        let (varmap, nets) = seeded_heads(&mut rng, 4, 8, true, true).unwrap();
         let recs: Vec<Record> = (0..16)
             .map(|i| {
                 let (intent, c) = if i % 2 == 0 { ("praise", 1) } else { ("complaint", 0) };
@@ -326,7 +365,9 @@ mod tests {
         assert!(after < before * 0.5, "{before} -> {after}");
         let temps = fit_temperatures(&nets, &x, &t).unwrap();
         let l1 = head_losses(&nets, &x, &t).unwrap();
-        for head in 0..HEADS {
+        // Head 4 (follow-ups) has no targets here: no record answers a brand.
+        assert!(head_loss(&nets, &x, &t, 4, 1.0).unwrap().is_none());
+        for head in 0..HEADS - 1 {
             let fitted = head_loss(&nets, &x, &t, head, temps[head])
                 .unwrap()
                 .unwrap()

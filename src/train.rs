@@ -136,7 +136,7 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
     };
 
     let mut rng = Rng(cfg.seed.max(1));
-    let (varmap, nets) = objective::seeded_heads(&mut rng, dim, cfg.hidden, true)?;
+    let (varmap, nets) = objective::seeded_heads(&mut rng, dim, cfg.hidden, true, true)?;
     let mut opt = candle_nn::AdamW::new(
         varmap.all_vars(),
         candle_nn::ParamsAdamW {
@@ -162,12 +162,13 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
         let l = objective::head_losses(&nets, &x_calib, &t_calib)?;
         let total: f32 = l.iter().sum();
         eprintln!(
-            "epoch {:>2}: calibration loss intent {:.4} sentiment {:.4} abusive {:.4} labels {:.4}",
+            "epoch {:>2}: calibration loss intent {:.4} sentiment {:.4} abusive {:.4} labels {:.4} follow-up {:.4}",
             epoch + 1,
             l[0],
             l[1],
             l[2],
-            l[3]
+            l[3],
+            l[4]
         );
         if best.as_ref().is_none_or(|b| total < b.0) {
             let snapshot = varmap
@@ -210,8 +211,10 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
             sentiment: temps[1] as f32,
             abusive: temps[2] as f32,
             labels: temps[3] as f32,
+            follow_up: temps[4] as f32,
         },
         labels_head: true,
+        follow_up_head: true,
         adapters: cfg.adapters.as_ref().map(|a| a.card.clone()),
         // New heads make the old decision calibration meaningless: `tact calibrate` again.
         decisions: None,
@@ -238,7 +241,7 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
         cfg.out_dir.join("heads.json"),
         serde_json::to_string_pretty(&card)? + "\n",
     )?;
-    eprintln!("best epoch {best_epoch}; temperatures intent {:.2} sentiment {:.2} abusive {:.2} labels {:.2}; wrote {}", temps[0], temps[1], temps[2], temps[3], cfg.out_dir.display());
+    eprintln!("best epoch {best_epoch}; temperatures intent {:.2} sentiment {:.2} abusive {:.2} labels {:.2} follow-up {:.2}; wrote {}", temps[0], temps[1], temps[2], temps[3], temps[4], cfg.out_dir.display());
     Ok(TrainSummary { card })
 }
 

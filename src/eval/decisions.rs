@@ -322,6 +322,7 @@ mod tests {
             sentiment: [0.3, 0.4, 0.3],
             abusive: 0.0,
             labels: None,
+            follow_up: None,
         };
         let mut decision =
             Playbook::new(Policy::default_policy()).decide(&comment, Lang::En, &scores);

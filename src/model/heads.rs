@@ -40,6 +40,9 @@ pub struct HeadsCard {
     /// a head of their own, instead of through the intent probabilities.
     #[serde(default)]
     pub labels_head: bool,
+    /// The heads also score follow-ups after a brand answer (RSRA) with a head of their own.
+    #[serde(default)]
+    pub follow_up_head: bool,
     /// LoRA adapters the heads were trained with (`tact tune`); `None`: the plain encoder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adapters: Option<AdapterCard>,
@@ -56,6 +59,8 @@ pub struct Temperatures {
     pub abusive: f32,
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub labels: f32,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub follow_up: f32,
 }
 
 fn one() -> f32 {
@@ -98,6 +103,8 @@ pub struct HeadNets {
     pub abusive: Mlp,
     /// The corpora's binary labels (sigmoids, one per [`crate::data::CORPUS_LABELS`]).
     pub labels: Option<Mlp>,
+    /// A follow-up after a brand answer keeps attacking (sigmoid).
+    pub follow_up: Option<Mlp>,
 }
 
 impl HeadNets {
@@ -106,6 +113,7 @@ impl HeadNets {
         input: usize,
         hidden: usize,
         labels_head: bool,
+        follow_up_head: bool,
     ) -> candle_core::Result<Self> {
         let labels = crate::data::CORPUS_LABELS.len();
         Ok(Self {
@@ -115,14 +123,20 @@ impl HeadNets {
             labels: labels_head
                 .then(|| Mlp::new(vb.pp("labels"), input, hidden, labels))
                 .transpose()?,
+            follow_up: follow_up_head
+                .then(|| Mlp::new(vb.pp("follow_up"), input, hidden, 1))
+                .transpose()?,
         })
     }
 
     /// Every head with its outputs, in the order their parameters are laid out.
-    pub fn names(labels_head: bool) -> Vec<(&'static str, usize)> {
+    pub fn names(labels_head: bool, follow_up_head: bool) -> Vec<(&'static str, usize)> {
         let mut heads = vec![("intent", 9), ("sentiment", 3), ("abusive", 1)];
         if labels_head {
             heads.push(("labels", crate::data::CORPUS_LABELS.len()));
+        }
+        if follow_up_head {
+            heads.push(("follow_up", 1));
         }
         heads
     }
@@ -171,8 +185,14 @@ impl Heads {
         let weights_path = json_path.with_file_name("heads.safetensors");
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
             .map_err(|e| err(weights_path.clone(), e.to_string()))?;
-        let nets = HeadNets::new(vb, card.embedding_dim, card.hidden_dim, card.labels_head)
-            .map_err(|e| err(weights_path, e.to_string()))?;
+        let nets = HeadNets::new(
+            vb,
+            card.embedding_dim,
+            card.hidden_dim,
+            card.labels_head,
+            card.follow_up_head,
+        )
+        .map_err(|e| err(weights_path, e.to_string()))?;
         Ok(Self {
             nets,
             card,
@@ -211,16 +231,27 @@ impl Heads {
                 .collect(),
             None => vec![None; embeddings.len()],
         };
+        let follow_up: Vec<Option<f32>> = match &self.nets.follow_up {
+            Some(head) => candle_nn::ops::sigmoid(&(head.logits(&x)? / t.follow_up as f64)?)?
+                .flatten_all()?
+                .to_vec1::<f32>()?
+                .into_iter()
+                .map(Some)
+                .collect(),
+            None => vec![None; embeddings.len()],
+        };
         Ok(intent
             .into_iter()
             .zip(sentiment)
             .zip(abusive)
             .zip(labels)
-            .map(|(((i, s), a), labels)| Scores {
+            .zip(follow_up)
+            .map(|((((i, s), a), labels), follow_up)| Scores {
                 intent: i.try_into().expect("9 intents"),
                 sentiment: s.try_into().expect("3 sentiments"),
                 abusive: a,
                 labels,
+                follow_up,
             })
             .collect())
     }

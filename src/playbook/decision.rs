@@ -77,6 +77,10 @@ pub struct ScoreTable {
     pub intent: BTreeMap<Intent, f64>,
     pub sentiment: BTreeMap<Sentiment, f64>,
     pub abusive: f64,
+    /// After a brand answer, the probability that the follow-up keeps attacking (RSRA); only
+    /// where the heads have that head and the brand had answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<f64>,
 }
 
 impl ScoreTable {
@@ -91,6 +95,7 @@ impl ScoreTable {
                 .map(|&s| (s, round4(scores.sentiment_of(s))))
                 .collect(),
             abusive: round4(scores.abusive),
+            follow_up: None,
         }
     }
 }
@@ -213,6 +218,7 @@ mod tests {
             sentiment: [0.5, 0.25, 0.25],
             abusive: 0.00004,
             labels: None,
+            follow_up: None,
         };
         let json = serde_json::to_string(&ScoreTable::from_scores(&scores)).unwrap();
         assert!(

@@ -222,7 +222,13 @@ impl Playbook {
                 label: sentiment,
                 confidence: round4(sentiment_p),
             },
-            scores: ScoreTable::from_scores(scores),
+            scores: ScoreTable {
+                follow_up: scores
+                    .follow_up
+                    .filter(|_| facts.history.brand_answers > 0)
+                    .map(round4),
+                ..ScoreTable::from_scores(scores)
+            },
             action: outcome.action,
             confidence: round4(confidence.clamp(0.0, 1.0)),
             responder,

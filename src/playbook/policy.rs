@@ -85,8 +85,10 @@ pub struct Thresholds {
     /// Complaint probability from which a crisis word escalates.
     pub crisis_complaint: f64,
     /// Probability of the `signals.rsra_intents` that, after a brand answer, counts as
-    /// attacking again or staying unsatisfied (RSRA).
+    /// attacking again or staying unsatisfied (RSRA), for heads without a follow-up head.
     pub rsra_attack: f64,
+    /// The follow-up head's probability that counts as attacking again (RSRA).
+    pub rsra_follow_up: f64,
     pub complaint: f64,
     pub misinformation: f64,
     pub troll: f64,
@@ -105,7 +107,7 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    fn named(&self) -> [(&'static str, f64); 18] {
+    fn named(&self) -> [(&'static str, f64); 19] {
         [
             ("automated_accuracy", self.automated_accuracy),
             ("abuse_delete", self.abuse_delete),
@@ -115,6 +117,7 @@ impl Thresholds {
             ("spam", self.spam),
             ("crisis_complaint", self.crisis_complaint),
             ("rsra_attack", self.rsra_attack),
+            ("rsra_follow_up", self.rsra_follow_up),
             ("complaint", self.complaint),
             ("misinformation", self.misinformation),
             ("troll", self.troll),

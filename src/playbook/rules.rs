@@ -212,7 +212,14 @@ pub fn fire(policy: &Policy, facts: &Facts, scores: &Scores) -> Firing {
     // Thanks, please, or the order number asked for: someone willing to talk.
     let calm = facts.calm_word.is_some() || facts.gives_number;
     if history.brand_answers >= policy.signals.min_brand_replies as usize && !calm {
-        if let Some((p, why)) = gate(RuleId::RsraWait, t.rsra_attack) {
+        // The head trained on labelled follow-ups, where the heads have it; the mass of the
+        // negative intents otherwise.
+        let attack = match scores.follow_up {
+            Some(p) => reached(p, t.rsra_follow_up)
+                .then(|| (p, compare("follow-up keeps attacking", p, t.rsra_follow_up))),
+            None => gate(RuleId::RsraWait, t.rsra_attack),
+        };
+        if let Some((p, why)) = attack {
             let answered = format!(
                 "{}: the brand already answered {} time(s) and the author comes back",
                 history.source, history.brand_answers

@@ -313,6 +313,7 @@ mod tests {
             sentiment: [0.8, 0.15, 0.05],
             abusive: 0.02,
             labels: None,
+            follow_up: None,
         };
         let decision: Decision =
             Playbook::new(Policy::default_policy()).decide(comment, Lang::Ro, &scores);

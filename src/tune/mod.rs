@@ -296,7 +296,7 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
     let upper = UpperLayers::new(&file, &card, cfg.dropout, &mut rng)?;
     drop(file);
     let dim = shape.hidden;
-    let (varmap, nets) = objective::seeded_heads(&mut rng, dim, cfg.hidden, true)?;
+    let (varmap, nets) = objective::seeded_heads(&mut rng, dim, cfg.hidden, true, false)?;
     let mut params: Vec<(String, candle_core::Var, usize)> = upper
         .vars
         .iter()

@@ -12,6 +12,7 @@ pub(super) fn scores(intent: Intent, p: f32) -> Scores {
         sentiment: [0.2, 0.6, 0.2],
         abusive: 0.02,
         labels: None,
+        follow_up: None,
     };
     scores.intent[intent.index()] = p;
     scores

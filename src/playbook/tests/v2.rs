@@ -127,6 +127,25 @@ fn a_short_vague_attack_after_an_answer_is_awaited_without_a_sentiment_gate() {
 }
 
 #[test]
+fn the_follow_up_head_decides_rsra_where_the_heads_have_it() {
+    // Vague and low on every intent, but the head trained on follow-ups reads the attack.
+    let mut s = scores(Intent::Other, 0.8);
+    s.follow_up = Some(0.83);
+    let d = playbook().decide(&follow_up("yeah right"), Lang::En, &s);
+    assert_eq!(d.rule, RuleId::RsraWait);
+    assert_eq!(d.reasons[1], "follow-up keeps attacking 0.83 >= 0.40");
+    assert_eq!(d.scores.follow_up, Some(0.83));
+    // A follow-up the head reads as calm is decided on its intent, however negative.
+    let mut s = negative(scores(Intent::Complaint, 0.95), 0.95);
+    s.follow_up = Some(0.1);
+    let d = playbook().decide(&follow_up("Updated. Now the sound is gone."), Lang::En, &s);
+    assert_eq!(d.rule, RuleId::ComplaintRsr);
+    // Without a brand answer the head's score is not shown, nor used.
+    let d = playbook().decide(&comment("c-9", "yeah right"), Lang::En, &s);
+    assert_eq!(d.scores.follow_up, None);
+}
+
+#[test]
 fn a_calm_follow_up_is_not_silenced() {
     let s = negative(scores(Intent::Complaint, 0.95), 0.95);
     for (text, lang) in [
