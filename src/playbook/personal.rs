@@ -132,6 +132,8 @@ struct Number {
     groups: Vec<usize>,
     plus: bool,
     bracket: bool,
+    /// Where the number starts in the text (bytes).
+    start: usize,
 }
 
 fn digit_runs(text: &str) -> Vec<Number> {
@@ -139,7 +141,7 @@ fn digit_runs(text: &str) -> Vec<Number> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i].1;
+        let (start, c) = chars[i];
         let opens = c == '+' || c == '(';
         let digit_next = chars.get(i + 1).is_some_and(|(_, d)| d.is_ascii_digit());
         let boundary = i == 0 || !chars[i - 1].1.is_alphanumeric();
@@ -152,6 +154,7 @@ fn digit_runs(text: &str) -> Vec<Number> {
             groups: Vec::new(),
             plus: c == '+',
             bracket: c == '(',
+            start,
         };
         if opens {
             i += 1;
@@ -195,6 +198,47 @@ fn digit_runs(text: &str) -> Vec<Number> {
     out
 }
 
+/// Words that name an order, parcel or account reference: the number after them is one.
+const REFERENCE_WORDS: &[&str] = &[
+    "colet",
+    "awb",
+    "comand",
+    "factur",
+    "order",
+    "parcel",
+    "tracking",
+    "ref",
+    "invoice",
+    "поръчк",
+    "пратк",
+    "товарителниц",
+    "фактур",
+    "заказ",
+    "посылк",
+    "трек",
+    "накладн",
+    "zakaz",
+    "poruchk",
+    "pratk",
+    "booking",
+    "rezervar",
+    "брон",
+];
+
+/// The last word before a number (skipping "nr", "no", "#", "№" and punctuation) names a
+/// reference.
+fn reference_word_before(before: &str) -> bool {
+    let words: Vec<&str> = before
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| {
+            !w.is_empty() && !matches!(*w, "nr" | "no" | "number" | "numărul" | "номер" | "nomer")
+        })
+        .collect();
+    words
+        .last()
+        .is_some_and(|w| REFERENCE_WORDS.iter().any(|r| w.starts_with(r)))
+}
+
 const PASSPORT_WORDS: [&str; 6] = ["паспорт", "pasport", "passport", "серия", "seria", "seriya"];
 
 /// A passport word followed, within a few words, by 10 digits in all ("серия 4506 номер
@@ -213,8 +257,13 @@ fn passport(text: &str) -> Option<PersonalKind> {
 }
 
 fn numbers<'a>(text: &'a str, published: &'a Published) -> impl Iterator<Item = PersonalKind> + 'a {
+    let lower = text.to_lowercase();
     digit_runs(text).into_iter().filter_map(move |n| {
         let d = n.digits.as_str();
+        // "parcel 0045119283", "AWB 0712…": a reference, whatever it looks like.
+        if reference_word_before(&lower[..n.start.min(lower.len())]) {
+            return None;
+        }
         if !published.phone_digits.is_empty() && published.phone_digits.ends_with(d) {
             return None;
         }
@@ -239,9 +288,20 @@ fn numbers<'a>(text: &'a str, published: &'a Published) -> impl Iterator<Item = 
     })
 }
 
-/// International (+…), national trunk (0…, Russian 8…) and North American "(555) 201-3344".
+/// Toll-free and shared-cost service numbers (UK 0800/03xx/084x/087x, Romanian and Bulgarian
+/// 0800/0700/0801, Russian 8 800): a company's lines, not a person's.
+const SERVICE_PREFIXES: &[&str] = &[
+    "0800", "0801", "0808", "0700", "0701", "0842", "0843", "0844", "0845", "0870", "0871", "0300",
+    "0330", "0333", "0343", "0344", "0345", "0370", "8800", "78800",
+];
+
+/// International (+…), national trunk (0…, Russian 8…) and North American "(555) 201-3344",
+/// not a service number.
 fn phone(n: &Number) -> bool {
     let d = n.digits.as_str();
+    if SERVICE_PREFIXES.iter().any(|p| d.starts_with(p)) {
+        return false;
+    }
     let len = d.len();
     (n.plus && (9..=15).contains(&len))
         || (d.starts_with('0') && (len == 10 || len == 11))
@@ -448,6 +508,10 @@ mod tests {
             "paid 1299.99 lei on 12.03.2025",
             "flight W6 3217 delayed 4 hours",
             "I called your +40 21 000 0000 twice",
+            "pls verificati coletul 0045119283",
+            "Am sunat la 0800 801 900 de trei ori",
+            "Звонила на горячую линию 8 800 555-35-35",
+            "Rang 0345 300 7788 like the website says",
             "wrote to support@acme.example, nothing",
             "Am scris la support@livrarifoodie.ro acum o săptămână",
             "order #1234567890123 is late",
