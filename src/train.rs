@@ -37,6 +37,9 @@ pub struct TrainConfig {
     pub command: String,
     /// Adapters merged into the encoder the vectors come from (kept in the new card).
     pub adapters: Option<crate::model::Adapters>,
+    /// How the adapters were trained (`training.tune` of the card they came with), kept in
+    /// the new card so a refit does not lose their provenance.
+    pub tune_facts: Option<serde_json::Value>,
 }
 
 /// Expands directories into their `*.jsonl` files, sorted for reproducibility.
@@ -228,15 +231,19 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
             "sentiments": Sentiment::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "train_records_per_source": count(&train),
             "calibration_records_per_source": count(&calib),
-            "targets": {"intent": t_train.intent.len(), "sentiment": t_train.sentiment.len(), "abusive": t_train.abusive.len(), "labels": t_train.labels.len()},
+            "targets": {"intent": t_train.intent.len(), "sentiment": t_train.sentiment.len(), "abusive": t_train.abusive.len(), "labels": t_train.labels.len(), "follow_up": t_train.follow_up.len()},
             "max_per_source": cfg.max_per_source,
             "epochs_run": cfg.epochs,
             "best_epoch": best_epoch,
             "learning_rate": cfg.learning_rate,
             "corpus_label_weight": cfg.corpus_label_weight,
-            "calibration_loss": {"intent": calibrated[0], "sentiment": calibrated[1], "abusive": calibrated[2], "labels": calibrated[3]},
+            "calibration_loss": {"intent": calibrated[0], "sentiment": calibrated[1], "abusive": calibrated[2], "labels": calibrated[3], "follow_up": calibrated[4]},
         }),
     };
+    let mut card = card;
+    if let Some(facts) = &cfg.tune_facts {
+        card.training["tune"] = facts.clone();
+    }
     std::fs::write(
         cfg.out_dir.join("heads.json"),
         serde_json::to_string_pretty(&card)? + "\n",

@@ -221,6 +221,9 @@ fn train_refits_the_heads_on_the_tuned_encoder_and_keeps_its_adapters() {
     let committed: serde_json::Value =
         serde_json::from_str(tact::model::heads::HEADS_JSON).unwrap();
     assert_eq!(card["adapters"], committed["adapters"]);
+    // …with the facts of how they were trained, and a follow-up head of their own.
+    assert_eq!(card["training"]["tune"], committed["training"]["tune"]);
+    assert_eq!(card["follow_up_head"], true);
     assert!(
         card["adapters"].is_object(),
         "the committed heads are tuned"

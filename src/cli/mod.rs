@@ -283,12 +283,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 corpus_label_weight,
                 command: std::env::args().collect::<Vec<_>>().join(" "),
                 adapters: None,
+                tune_facts: None,
             };
             // The heads are refitted on the encoder they serve with: tuned adapters, if the
-            // heads in force have them, stay and are written beside the new heads.
-            let adapters = model.load_heads()?.adapters;
+            // heads in force have them, stay and are written beside the new heads, with the
+            // facts of how they were trained.
+            let heads = model.load_heads()?;
+            let tune_facts = heads.card.training.get("tune").cloned();
+            let adapters = heads.adapters;
             let encoder = model.load_encoder_only(adapters.clone())?;
-            let cfg = crate::train::TrainConfig { adapters, ..cfg };
+            let cfg = crate::train::TrainConfig {
+                adapters,
+                tune_facts,
+                ..cfg
+            };
             crate::train::run(&encoder, &cfg)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -475,6 +475,7 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             corpus_label_weight: cfg.corpus_label_weight,
             command: cfg.command.clone(),
             adapters: Some(adapters),
+            tune_facts: None,
         },
     )?;
     let mut card_out = refit.card;
