@@ -14,6 +14,7 @@ mod policy;
 mod rules;
 mod signals;
 mod templates;
+mod validate;
 
 pub use calibration::{Calibration, Sample};
 pub use decision::{

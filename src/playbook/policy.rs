@@ -4,10 +4,9 @@
 //! is always one the playbook can apply: every rule can fire, and every reply it may need
 //! exists in every language.
 
-use super::decision::{action_replies, Channel, Priority, Responder};
+use super::decision::{Channel, Priority, Responder};
 use super::rules::RuleId;
-use super::signals::Keyword;
-use super::templates::{self, TemplateProblem};
+use super::templates::TemplateProblem;
 use crate::labels::{Action, Intent, Lang};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -107,7 +106,7 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    fn named(&self) -> [(&'static str, f64); 19] {
+    pub(super) fn named(&self) -> [(&'static str, f64); 19] {
         [
             ("automated_accuracy", self.automated_accuracy),
             ("abuse_delete", self.abuse_delete),
@@ -261,7 +260,7 @@ impl PerLang {
         }
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         Lang::ALL.iter().all(|&lang| self.get(lang).is_empty())
     }
 }
@@ -287,7 +286,7 @@ pub struct Keywords {
 }
 
 impl Keywords {
-    fn named(&self) -> [(&'static str, &PerLang); 5] {
+    pub(super) fn named(&self) -> [(&'static str, &PerLang); 5] {
         [
             ("simple_request", &self.simple_request),
             ("crisis", &self.crisis),
@@ -435,233 +434,6 @@ impl Policy {
             .iter()
             .map(|byte| format!("{byte:02x}"))
             .collect()
-    }
-
-    fn validate(&self) -> Result<(), PolicyError> {
-        self.check_ranges()?;
-        self.check_signals()?;
-        self.check_every_rule_can_fire()?;
-        self.check_outcomes()?;
-        self.check_keywords()?;
-        self.check_templates()
-    }
-
-    fn check_ranges(&self) -> Result<(), PolicyError> {
-        let thresholds = self
-            .thresholds
-            .named()
-            .map(|(name, value)| (format!("thresholds.{name}"), value));
-        let ratios = [(
-            "signals.shout_caps_ratio".to_string(),
-            self.signals.shout_caps_ratio,
-        )];
-        match thresholds
-            .into_iter()
-            .chain(ratios)
-            .find(|(_, value)| !(0.0..=1.0).contains(value))
-        {
-            Some((key, value)) => Err(PolicyError::OutOfRange { key, value }),
-            None => Ok(()),
-        }
-    }
-
-    fn check_signals(&self) -> Result<(), PolicyError> {
-        let s = &self.signals;
-        let must_be_positive = [
-            (
-                "min_brand_replies",
-                s.min_brand_replies,
-                "rsra-wait would silence comments the brand never answered",
-            ),
-            (
-                "details_min_digits",
-                s.details_min_digits,
-                "every comment would count as carrying private details",
-            ),
-            (
-                "shout_min_exclamations",
-                s.shout_min_exclamations,
-                "every comment would count as shouting",
-            ),
-            (
-                "ban_min_words",
-                s.ban_min_words,
-                "an emoji alone could get its author banned",
-            ),
-        ];
-        match must_be_positive
-            .into_iter()
-            .find(|(_, value, _)| *value == 0)
-        {
-            Some((name, _, why)) => Err(PolicyError::Zero {
-                key: format!("signals.{name}"),
-                why,
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// Catches rules that a threshold or an empty list made unreachable.
-    fn check_every_rule_can_fire(&self) -> Result<(), PolicyError> {
-        let t = &self.thresholds;
-        if t.abuse_review >= t.abuse_delete {
-            return Err(PolicyError::NeverFires {
-                rule: RuleId::AbuseReview,
-                why: format!(
-                    "thresholds.abuse_review = {} is not below thresholds.abuse_delete = {}",
-                    t.abuse_review, t.abuse_delete
-                ),
-            });
-        }
-        // A rule tried in order whose threshold is 0 fires on every comment it sees.
-        let gates = [
-            ("abuse_delete", t.abuse_delete, RuleId::AbuseDelete),
-            ("abuse_review", t.abuse_review, RuleId::AbuseReview),
-            ("spam", t.spam, RuleId::SpamHide),
-            ("complaint", t.complaint, RuleId::ComplaintRsr),
-            (
-                "misinformation",
-                t.misinformation,
-                RuleId::MisinformationCorrect,
-            ),
-            ("troll", t.troll, RuleId::TrollIgnore),
-            ("answer", t.answer, RuleId::AnswerAgent),
-            ("praise", t.praise, RuleId::PraiseThank),
-            ("other", t.other, RuleId::OtherAcknowledge),
-        ];
-        if let Some((key, _, rule)) = gates.into_iter().find(|(_, value, _)| *value == 0.0) {
-            return Err(PolicyError::ShadowsLaterRules { key, rule });
-        }
-        let empty_lists = [
-            (
-                self.keywords.crisis.is_empty(),
-                RuleId::ComplaintEscalate,
-                "keywords.crisis is empty",
-            ),
-            (
-                self.keywords.simple_request.is_empty(),
-                RuleId::AnswerBot,
-                "keywords.simple_request is empty",
-            ),
-            (
-                self.signals.risky_intents.is_empty(),
-                RuleId::UncertainEscalate,
-                "signals.risky_intents is empty",
-            ),
-            (
-                self.signals.rsra_intents.is_empty(),
-                RuleId::RsraWait,
-                "signals.rsra_intents is empty",
-            ),
-        ];
-        match empty_lists.into_iter().find(|(empty, _, _)| *empty) {
-            Some((_, rule, why)) => Err(PolicyError::NeverFires {
-                rule,
-                why: why.to_string(),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// A replying action needs someone to reply, somewhere, by some time; a silent one none.
-    fn check_outcomes(&self) -> Result<(), PolicyError> {
-        for &rule in RuleId::ALL {
-            let o = self.rules.get(rule);
-            let action = o.action;
-            // Hiding may be followed by a private message (personal data posted in public).
-            let private_after_hide = action == Action::Hide && o.responder.is_some();
-            let problem = if private_after_hide && o.channel != Channel::Private {
-                Some(format!(
-                    "action {action} with a responder replies in private, so its channel must be \"private\""
-                ))
-            } else if action_replies(action) || private_after_hide {
-                if o.responder.is_none() {
-                    Some(format!("action {action} replies, so it needs a responder"))
-                } else if o.channel == Channel::None || o.details_channel == Some(Channel::None) {
-                    Some(format!(
-                        "action {action} replies, so its channel cannot be \"none\""
-                    ))
-                } else if o.respond_within_minutes.is_none() {
-                    Some(format!(
-                        "action {action} replies, so it needs respond_within_minutes"
-                    ))
-                } else {
-                    None
-                }
-            } else if o.responder.is_some() || o.angry_responder.is_some() {
-                Some(format!(
-                    "action {action} posts no reply, so it takes no responder"
-                ))
-            } else if o.channel != Channel::None || o.details_channel.is_some() {
-                Some(format!(
-                    "action {action} posts no reply, so its channel must be \"none\""
-                ))
-            } else if matches!(action, Action::Wait | Action::Ignore)
-                && o.respond_within_minutes.is_some()
-            {
-                Some(format!(
-                    "action {action} asks nothing of anyone, so it takes no respond_within_minutes"
-                ))
-            } else {
-                None
-            };
-            if let Some(why) = problem {
-                return Err(PolicyError::Outcome { rule, why });
-            }
-        }
-        Ok(())
-    }
-
-    fn check_keywords(&self) -> Result<(), PolicyError> {
-        for (list, per_lang) in self.keywords.named() {
-            for &lang in Lang::ALL {
-                for (i, keyword) in per_lang.get(lang).iter().enumerate() {
-                    if Keyword::parse(keyword).is_none() {
-                        return Err(PolicyError::EmptyKeyword {
-                            key: format!("keywords.{list}.{lang} #{}", i + 1),
-                            keyword: keyword.clone(),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Every action a rule can decide has replies in every language (or the fallback's), and
-    /// every template's placeholders can be filled.
-    fn check_templates(&self) -> Result<(), PolicyError> {
-        for &rule in RuleId::ALL {
-            let outcome = self.rules.get(rule);
-            let action = outcome.action;
-            let variants = self.templates.get(action);
-            if !action_replies(action) && outcome.responder.is_none() {
-                continue;
-            }
-            let has = |lang: Lang| !variants.get(lang).is_empty();
-            for &lang in Lang::ALL {
-                if !has(lang) && !self.fallback_lang.is_some_and(has) {
-                    return Err(PolicyError::MissingTemplates {
-                        action,
-                        lang,
-                        fallback: self.fallback_lang,
-                    });
-                }
-            }
-        }
-        for &action in Action::ALL {
-            for &lang in Lang::ALL {
-                for (i, template) in self.templates.get(action).get(lang).iter().enumerate() {
-                    templates::fill(template, &self.brand).map_err(|problem| {
-                        PolicyError::Template {
-                            key: format!("templates.{action}.{lang} #{}", i + 1),
-                            problem,
-                        }
-                    })?;
-                }
-            }
-        }
-        Ok(())
     }
 }
 
