@@ -9,7 +9,7 @@
 use crate::data::{read_records, split_of, Record, Split};
 use crate::embed_cache::EmbeddingCache;
 use crate::labels::{Intent, Sentiment};
-use crate::model::heads::{HeadsCard, Temperatures};
+use crate::model::heads::{HeadNets, HeadsCard, Temperatures};
 use crate::model::Encoder;
 use crate::objective::{self, LossWeights, Rng, Targets};
 use anyhow::Context;
@@ -150,7 +150,10 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
     )?;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let bs = cfg.batch_size.max(1);
-    let mut best: Option<(f32, usize, HashMap<String, Tensor>)> = None;
+    // Each head has its own parameters, so each keeps those of the epoch where its own
+    // calibration loss was lowest (the heads overfit at different speeds).
+    let prefixes: Vec<&str> = HeadNets::names(true, true).iter().map(|h| h.0).collect();
+    let mut best: Vec<Option<(f32, usize, HashMap<String, Tensor>)>> = vec![None; prefixes.len()];
     for epoch in 0..cfg.epochs {
         rng.shuffle(&mut order);
         for chunk in order.chunks(bs) {
@@ -163,7 +166,6 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
             }
         }
         let l = objective::head_losses(&nets, &x_calib, &t_calib)?;
-        let total: f32 = l.iter().sum();
         eprintln!(
             "epoch {:>2}: calibration loss intent {:.4} sentiment {:.4} abusive {:.4} labels {:.4} follow-up {:.4}",
             epoch + 1,
@@ -173,21 +175,32 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
             l[3],
             l[4]
         );
-        if best.as_ref().is_none_or(|b| total < b.0) {
-            let snapshot = varmap
-                .data()
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
-                .collect::<candle_core::Result<_>>()?;
-            best = Some((total, epoch + 1, snapshot));
+        for (head, prefix) in prefixes.iter().enumerate() {
+            if best[head].as_ref().is_none_or(|b| l[head] < b.0) {
+                let snapshot = varmap
+                    .data()
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&format!("{prefix}.")))
+                    .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+                    .collect::<candle_core::Result<_>>()?;
+                best[head] = Some((l[head], epoch + 1, snapshot));
+            }
         }
     }
-    let (_, best_epoch, snapshot) = best.context("no epochs were run")?;
+    let best: Vec<(f32, usize, HashMap<String, Tensor>)> = best
+        .into_iter()
+        .collect::<Option<_>>()
+        .context("no epochs were run")?;
+    let best_epoch: BTreeMap<&str, usize> = prefixes
+        .iter()
+        .zip(&best)
+        .map(|(name, b)| (*name, b.1))
+        .collect();
     {
         let data = varmap.data().lock().unwrap();
-        for (k, v) in &snapshot {
+        for (k, v) in best.iter().flat_map(|b| &b.2) {
             data[k].set(v)?;
         }
     }
@@ -248,7 +261,7 @@ pub fn run(encoder: &Encoder, cfg: &TrainConfig) -> anyhow::Result<TrainSummary>
         cfg.out_dir.join("heads.json"),
         serde_json::to_string_pretty(&card)? + "\n",
     )?;
-    eprintln!("best epoch {best_epoch}; temperatures intent {:.2} sentiment {:.2} abusive {:.2} labels {:.2} follow-up {:.2}; wrote {}", temps[0], temps[1], temps[2], temps[3], temps[4], cfg.out_dir.display());
+    eprintln!("best epochs {best_epoch:?}; temperatures intent {:.2} sentiment {:.2} abusive {:.2} labels {:.2} follow-up {:.2}; wrote {}", temps[0], temps[1], temps[2], temps[3], temps[4], cfg.out_dir.display());
     Ok(TrainSummary { card })
 }
 

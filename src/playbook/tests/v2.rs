@@ -133,7 +133,7 @@ fn the_follow_up_head_decides_rsra_where_the_heads_have_it() {
     s.follow_up = Some(0.83);
     let d = playbook().decide(&follow_up("yeah right"), Lang::En, &s);
     assert_eq!(d.rule, RuleId::RsraWait);
-    assert_eq!(d.reasons[1], "follow-up keeps attacking 0.83 >= 0.40");
+    assert_eq!(d.reasons[1], "follow-up keeps attacking 0.83 >= 0.50");
     assert_eq!(d.scores.follow_up, Some(0.83));
     // A follow-up the head reads as calm is decided on its intent, however negative.
     let mut s = negative(scores(Intent::Complaint, 0.95), 0.95);
