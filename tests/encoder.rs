@@ -197,7 +197,10 @@ fn a_long_text_is_read_head_and_tail_so_its_last_paragraph_counts() {
     assert!(cut.total > 800, "{}", cut.total);
     // The tail's tokens are the ending's, as tokenised on its own (after the shared prefix).
     // The tokens every text starts with: `<s>` and the `query: ` prefix.
-    let (a, b) = (enc.tokenize("a").unwrap().ids, enc.tokenize("b").unwrap().ids);
+    let (a, b) = (
+        enc.tokenize("a").unwrap().ids,
+        enc.tokenize("b").unwrap().ids,
+    );
     let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
     let alone = enc.tokenize(ending).unwrap().ids;
     let ending_ids = &alone[prefix..];
