@@ -106,9 +106,8 @@ fn normalise(text: &str) -> String {
 /// The most likely of the four languages for a Latin-script text; `None` without letters.
 fn latin_language(text: &str) -> Option<Lang> {
     let model = model();
-    // A comment's first 1,000 characters tell its language; the rest only costs time.
     let normalised = normalise(text);
-    let padded: Vec<char> = format!(" {normalised} ").chars().take(1000).collect();
+    let padded: Vec<char> = format!(" {normalised} ").chars().collect();
     if !padded.iter().any(|c| c.is_alphabetic()) {
         return None;
     }
@@ -136,7 +135,21 @@ fn romanian_letters(text: &str) -> bool {
     })
 }
 
+/// Characters of a comment that language detection reads: its opening tells the language, and
+/// lingua's cost grows with the square of a word's length, so a megabyte-long comment must not
+/// reach it whole.
+const DETECTION_WINDOW: usize = 1000;
+
+/// The opening `DETECTION_WINDOW` characters of `text`.
+fn window(text: &str) -> &str {
+    match text.char_indices().nth(DETECTION_WINDOW) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
 pub fn detect(text: &str) -> Lang {
+    let text = window(text);
     let cyrillic = text.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c));
     if !cyrillic && !romanian_letters(text) {
         if let Some(lang) = latin_language(text) {
@@ -207,6 +220,19 @@ mod tests {
         ] {
             assert_eq!(detect(text), lang, "{text}");
         }
+    }
+
+    #[test]
+    fn detection_reads_a_bounded_opening_of_any_text() {
+        let word = "ы".repeat(1 << 20);
+        assert_eq!(window(&word).chars().count(), DETECTION_WINDOW);
+        assert_eq!(window("scurt"), "scurt");
+        // A megabyte without spaces is still placed, from its opening.
+        let long = format!(
+            "Здравствуйте, когда придёт мой заказ? {}",
+            "а".repeat(1 << 20)
+        );
+        assert_eq!(detect(&long), Lang::Ru);
     }
 
     #[test]
