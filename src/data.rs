@@ -33,6 +33,20 @@ pub struct Record {
     pub thread: Vec<ThreadMessage>,
 }
 
+impl Record {
+    /// The record as a comment to decide on, its language left for tact to detect (as serving
+    /// does for a comment without `lang`).
+    pub fn comment(&self) -> crate::comment::Comment {
+        crate::comment::Comment {
+            id: Some(self.id.clone()),
+            text: self.text.clone(),
+            lang: None,
+            author_id: self.author_id.clone(),
+            thread: self.thread.clone(),
+        }
+    }
+}
+
 /// The binary labels of SPEC §5 that tact scores.
 pub const BINARY_LABELS: &[&str] = &[
     "abusive",

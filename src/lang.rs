@@ -8,8 +8,9 @@
 //! So Latin text (without Romanian diacritics, which settle it) is scored by a character
 //! n-gram model of the four languages *as typed in Latin letters* (`models/langid.tsv`, built
 //! by `tools/langid_table.py` from the train split of the corpora, Bulgarian and Russian
-//! transliterated with the schemes people use); on the project's labelled comments it also
-//! places short Romanian and English chat better than lingua. Text tact cannot place (emoji
+//! transliterated with the schemes people use); on the project's labelled comments (test
+//! split) it places Latin-script Romanian better than lingua (0.993 against 0.979) and English
+//! a little worse (0.990 against 0.998), so one model serves all Latin text. Text tact cannot place (emoji
 //! only, a bare link) is read as English, the fallback language of the replies.
 
 use crate::labels::Lang;
@@ -112,10 +113,15 @@ fn latin_language(text: &str) -> Option<Lang> {
         return None;
     }
     let mut score = [0.0f32; 4];
+    let mut gram = String::new();
     for n in 1..=MAX_ORDER {
         for window in padded.windows(n) {
-            let gram: String = window.iter().collect();
-            let logp = model.logp.get(&gram).unwrap_or(&model.unseen[n - 1]);
+            gram.clear();
+            gram.extend(window);
+            let logp = model
+                .logp
+                .get(gram.as_str())
+                .unwrap_or(&model.unseen[n - 1]);
             for (s, lp) in score.iter_mut().zip(logp) {
                 *s += lp;
             }

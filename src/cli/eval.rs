@@ -167,13 +167,7 @@ fn samples(
         .zip(scores)
         .filter_map(|(r, scores)| {
             let gold = r.action?;
-            let comment = crate::comment::Comment {
-                id: Some(r.id.clone()),
-                text: r.text.clone(),
-                lang: None,
-                author_id: r.author_id.clone(),
-                thread: r.thread.clone(),
-            };
+            let comment = r.comment();
             let lang = crate::lang::detect(&r.text);
             let input = Input {
                 comment: &comment,

@@ -11,7 +11,7 @@
 
 pub mod decisions;
 
-use crate::comment::{Comment, Scores};
+use crate::comment::Scores;
 use crate::data::{intents_for_label, Record, CORPUS_LABELS};
 use crate::labels::{Intent, Lang, Sentiment};
 use crate::playbook::Playbook;
@@ -271,13 +271,7 @@ pub fn evaluate(
                 .push((r.lang, r.source.clone(), (y == 1, p)));
         }
         if let Some(gold) = r.action {
-            let comment = Comment {
-                id: Some(r.id.clone()),
-                text: r.text.clone(),
-                lang: None,
-                author_id: r.author_id.clone(),
-                thread: r.thread.clone(),
-            };
+            let comment = r.comment();
             let decision = playbook.decide(&comment, lang, &s.scores);
             rows.push(DecisionRow {
                 id: r.id.clone(),

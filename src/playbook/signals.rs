@@ -211,12 +211,12 @@ impl Facts {
         history: History,
     ) -> Facts {
         let words = words(&comment.text);
+        let longest_digits = longest_digit_run(&comment.text);
         Facts {
             personal_data: personal::find(&comment.text, &lexicon.published),
             abuse_word: lexicon.abuse.find(lang, &words),
             calm_word: lexicon.calm.find(lang, &words),
-            gives_number: longest_digit_run(&comment.text)
-                >= policy.signals.details_min_digits as usize,
+            gives_number: longest_digits >= policy.signals.details_min_digits as usize,
             words: words
                 .iter()
                 .filter(|w| w.chars().any(char::is_alphabetic))
@@ -226,6 +226,7 @@ impl Facts {
             simple_request: lexicon.simple_request.find(lang, &words),
             private_details: private_details(
                 &comment.text,
+                longest_digits,
                 lexicon.private_details.find(lang, &words),
                 &policy.signals,
             ),
@@ -242,8 +243,12 @@ fn longest_digit_run(text: &str) -> usize {
 }
 
 /// Order numbers, phone numbers, e-mail addresses, or a private-details keyword.
-fn private_details(text: &str, keyword: Option<KeywordMatch>, signals: &Signals) -> Option<String> {
-    let longest_digits = longest_digit_run(text);
+fn private_details(
+    text: &str,
+    longest_digits: usize,
+    keyword: Option<KeywordMatch>,
+    signals: &Signals,
+) -> Option<String> {
     if longest_digits >= signals.details_min_digits as usize {
         return Some(format!("a number of {longest_digits} digits"));
     }
