@@ -5,77 +5,12 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Request, StatusCode};
-use axum::Router;
+use axum::http::{header, StatusCode};
+use common::app::{call, default_app, get, post, ready_app};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tact::playbook::Policy;
 use tact::serve::{app, AppState, ServeConfig};
-use tower::ServiceExt;
-
-/// A ready app with the given limits (the model is shared; each app has its own queue,
-/// model thread and metrics).
-async fn ready_app(config: ServeConfig) -> (AppState, Router) {
-    let model = common::pipeline();
-    let state = AppState::start(config, move || Ok(model)).expect("the app starts");
-    state.until_ready().await.expect("the model is ready");
-    (state.clone(), app(state))
-}
-
-async fn default_app() -> Router {
-    ready_app(ServeConfig::default()).await.1
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-
-    /// Asserts this is the JSON error `code` with `status`, and returns its message.
-    fn error(&self, status: u16, code: &str) -> String {
-        assert_eq!(self.status.as_u16(), status, "{}", self.text);
-        let body = self.json();
-        assert_eq!(
-            body.as_object().unwrap().keys().collect::<Vec<_>>(),
-            ["error"],
-            "{body}"
-        );
-        assert_eq!(body["error"]["code"], code, "{body}");
-        body["error"]["message"].as_str().unwrap().to_string()
-    }
-}
-
-async fn call(app: &Router, request: Request<Body>) -> Answer {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    Answer {
-        status,
-        headers,
-        text: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-fn post(path: &str, body: impl Into<Body>) -> Request<Body> {
-    Request::post(path)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body.into())
-        .unwrap()
-}
-
-fn get(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).unwrap()
-}
 
 fn keys(value: &Value) -> Vec<String> {
     let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
@@ -619,6 +554,8 @@ async fn requests_while_shutting_down_get_503() {
 async fn a_request_over_the_timeout_is_504_and_its_queued_comments_are_dropped() {
     let (_, app) = ready_app(ServeConfig {
         request_timeout: Duration::from_secs(1),
+        // So the comments wait past the timeout rather than expire first.
+        max_queue_wait: Duration::from_secs(60),
         max_batch_size: 1,
         ..ServeConfig::default()
     })

@@ -1,6 +1,7 @@
 //! The service over real sockets on 127.0.0.1: a client round trip and a graceful shutdown
-//! that drains an in-flight request (in process, and the `tact serve` binary on SIGTERM), and
-//! body limits on bodies streamed without a Content-Length.
+//! that drains an in-flight request (in process, and the `tact serve` binary on SIGTERM),
+//! body limits on bodies streamed without a Content-Length, and the connection limits: header
+//! and body timeouts, idle keep-alive connections closed, a cap on open connections.
 
 mod common;
 
@@ -19,7 +20,7 @@ async fn start_server(
     SocketAddr,
     AppState,
     tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<std::io::Result<()>>,
+    tokio::task::JoinHandle<()>,
 ) {
     let model = common::pipeline();
     let state = AppState::start(config, move || Ok(model)).unwrap();
@@ -87,7 +88,12 @@ async fn post_json(client: reqwest::Client, url: String, body: String) -> (u16, 
 
 #[tokio::test]
 async fn serves_over_a_socket_and_drains_in_flight_requests_on_shutdown() {
-    let (addr, state, stop, server) = start_server(ServeConfig::default()).await;
+    // Deadlines are not what this tests: a loaded machine may run the batch slowly.
+    let (addr, state, stop, server) = start_server(ServeConfig {
+        max_queue_wait: Duration::from_secs(60),
+        ..ServeConfig::default()
+    })
+    .await;
     let client = reqwest::Client::new();
     let (status, decision) = post_json(
         client.clone(),
@@ -118,7 +124,6 @@ async fn serves_over_a_socket_and_drains_in_flight_requests_on_shutdown() {
     tokio::time::timeout(Duration::from_secs(30), server)
         .await
         .expect("the server stops once drained")
-        .unwrap()
         .unwrap();
     assert!(matches!(state.status(), ModelStatus::Stopped));
     let after = reqwest::Client::new()
@@ -181,7 +186,7 @@ async fn body_limits_hold_for_streamed_and_declared_sizes() {
     assert!(status.starts_with("HTTP/1.1 413"), "{status}");
     assert!(body.contains("\"body_too_large\""), "{body}");
     stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.await.unwrap();
 }
 
 #[tokio::test]
@@ -255,10 +260,100 @@ async fn the_server_stops_when_the_model_fails_to_load() {
     let served = tact::serve::serve(listener, state.clone(), std::future::pending());
     tokio::time::timeout(Duration::from_secs(30), served)
         .await
-        .expect("the server stops by itself")
-        .unwrap();
+        .expect("the server stops by itself");
     assert!(
         matches!(state.status(), ModelStatus::Failed(why) if why.contains("empty file")),
         "the reason is kept for `tact serve` to report"
     );
+}
+
+/// Reads until the server closes the connection (or `within` passes: then `None`).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    let mut response = Vec::new();
+    tokio::time::timeout(within, stream.read_to_end(&mut response))
+        .await
+        .ok()
+        .map(|_| String::from_utf8_lossy(&response).to_string())
+}
+
+#[tokio::test]
+async fn half_sent_headers_idle_connections_and_slow_bodies_time_out() {
+    let (addr, _state, stop, server) = start_server(ServeConfig {
+        header_read_timeout: Duration::from_millis(300),
+        body_read_timeout: Duration::from_millis(300),
+        ..ServeConfig::default()
+    })
+    .await;
+    // Headers never finished: closed without an answer.
+    let mut half = tokio::net::TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"POST /v1/decide HTTP/1.1\r\nhost: tact\r\n")
+        .await
+        .unwrap();
+    let closed = read_until_closed(&mut half, Duration::from_secs(5)).await;
+    assert_eq!(closed.as_deref(), Some(""), "half-sent headers kept open");
+
+    // A keep-alive connection that answered once, then sits idle: closed.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nhost: tact\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut idle, Duration::from_secs(5))
+        .await
+        .expect("the idle connection was kept open");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // A body that stops half-way: 408, and the connection closes.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        b"POST /v1/decide HTTP/1.1\r\nhost: tact\r\ncontent-type: application/json\r\n\
+          content-length: 100\r\n\r\n{\"text\": \"",
+    )
+    .await
+    .unwrap();
+    let answer = read_until_closed(&mut slow, Duration::from_secs(5))
+        .await
+        .expect("the slow body was waited for forever");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"body_timeout\""), "{answer}");
+    stop.send(()).unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn open_connections_are_capped_and_a_closed_one_makes_room() {
+    let (addr, _state, stop, server) = start_server(ServeConfig {
+        max_connections: 2,
+        ..ServeConfig::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nhost: tact\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buffer = [0u8; 12];
+        stream.read_exact(&mut buffer).await.unwrap();
+        assert_eq!(&buffer, b"HTTP/1.1 200");
+        held.push(stream);
+    }
+    // The kernel completes the handshake, but tact does not take the connection yet.
+    let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+    third
+        .write_all(b"GET /health HTTP/1.1\r\nhost: tact\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let waiting = read_until_closed(&mut third, Duration::from_millis(500)).await;
+    assert_eq!(
+        waiting, None,
+        "a third connection was served over the cap of 2"
+    );
+    drop(held.pop());
+    let answer = read_until_closed(&mut third, Duration::from_secs(5))
+        .await
+        .expect("the third connection was never served");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    stop.send(()).unwrap();
+    server.await.unwrap();
 }

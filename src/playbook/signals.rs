@@ -5,6 +5,10 @@
 //! Keywords match whole words, ignoring case and diacritics (`comandă` = `comanda`,
 //! `ş`/`ș` = `s`, `ё` = `е`); a word ending in `*` matches any word it begins
 //! (`livr*` → `livrare`, `livrați`); a keyword of several words matches them in a row.
+//!
+//! A comment longer than twice [`READ_BYTES`] is read on its first and last [`READ_BYTES`],
+//! as the model reads a long comment's head and tail: what a rule costs stays bounded however
+//! long the comment (a 4 MiB body would otherwise take about a second of matching).
 
 use super::history::History;
 use super::personal::{self, PersonalKind, Published};
@@ -210,10 +214,11 @@ impl Facts {
         scores: &Scores,
         history: History,
     ) -> Facts {
-        let words = words(&comment.text);
-        let longest_digits = longest_digit_run(&comment.text);
+        let text = read_window(&comment.text);
+        let words = words(&text);
+        let longest_digits = longest_digit_run(&text);
         Facts {
-            personal_data: personal::find(&comment.text, &lexicon.published),
+            personal_data: personal::find(&text, &lexicon.published),
             abuse_word: lexicon.abuse.find(lang, &words),
             calm_word: lexicon.calm.find(lang, &words),
             gives_number: longest_digits >= policy.signals.details_min_digits as usize,
@@ -225,14 +230,34 @@ impl Facts {
             crisis: lexicon.crisis.find(lang, &words),
             simple_request: lexicon.simple_request.find(lang, &words),
             private_details: private_details(
-                &comment.text,
+                &text,
                 longest_digits,
                 lexicon.private_details.find(lang, &words),
                 &policy.signals,
             ),
-            very_angry: very_angry(&comment.text, scores, &policy.thresholds, &policy.signals),
+            very_angry: very_angry(&text, scores, &policy.thresholds, &policy.signals),
         }
     }
+}
+
+/// Bytes of a long comment's beginning, and of its end, that the signals read.
+pub const READ_BYTES: usize = 16 * 1024;
+
+/// The text the signals read: all of it, or its first and last [`READ_BYTES`] joined by a
+/// line break (so no word, number or address is made up across the cut).
+pub fn read_window(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= 2 * READ_BYTES {
+        return text.into();
+    }
+    let mut head = READ_BYTES;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - READ_BYTES;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{}\n…\n{}", &text[..head], &text[tail..]).into()
 }
 
 fn longest_digit_run(text: &str) -> usize {
@@ -314,6 +339,23 @@ mod tests {
         let mut per_lang = PerLang::default();
         *per_lang.get_mut(lang) = keywords.iter().map(|k| k.to_string()).collect();
         KeywordList::compile(&per_lang)
+    }
+
+    #[test]
+    fn a_long_text_is_read_on_its_head_and_tail_only() {
+        let short = "a".repeat(2 * READ_BYTES);
+        assert_eq!(read_window(&short), short.as_str());
+        // Multi-byte letters put both cuts inside a character: they move to its edges.
+        let long = format!("phone 0722 123 456 {} ends here", "ж".repeat(READ_BYTES));
+        let window = read_window(&long);
+        assert!(window.len() <= 2 * READ_BYTES + "\n…\n".len());
+        assert!(window.starts_with("phone 0722 123 456 жж"));
+        assert!(window.ends_with("жж ends here"));
+        let middle = format!("{0} card 4111 1111 1111 1111 {0}", "x ".repeat(READ_BYTES));
+        assert!(
+            !read_window(&middle).contains("4111"),
+            "the middle is not read"
+        );
     }
 
     fn found(list: &KeywordList, lang: Lang, text: &str) -> Option<String> {

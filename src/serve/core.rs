@@ -5,11 +5,12 @@
 
 use super::metrics::Metrics;
 use super::model_thread;
-use super::queue::{BatchLimits, Inferred, Job, Queue, Refused, Throughput};
+use super::queue::{BatchLimits, Inferred, Job, JobError, Queue, Refused, Throughput};
 use super::ServeConfig;
 use crate::pipeline::{Pipeline, Prepared};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 /// Where the model thread is.
@@ -30,6 +31,8 @@ pub enum CoreError {
     QueueFull { depth: usize, retry_after_secs: u64 },
     #[error("the model is not taking work any more")]
     Closed,
+    #[error("comments waited {} ms and could not be run within the queue's bound of {} ms", .waited.as_millis(), .bound.as_millis())]
+    Expired { waited: Duration, bound: Duration },
     #[error("inference failed: {0}")]
     Inference(String),
 }
@@ -51,6 +54,8 @@ impl From<Refused> for CoreError {
 
 pub struct Core {
     queue: Arc<Queue>,
+    /// The queue's wait bound, which expired comments are told of.
+    max_wait: Duration,
     status: watch::Receiver<ModelStatus>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -82,6 +87,7 @@ impl Core {
         })?;
         Ok(Core {
             queue,
+            max_wait: config.max_queue_wait,
             status,
             thread: Mutex::new(Some(thread)),
         })
@@ -145,7 +151,13 @@ impl Core {
             let inferred = reply
                 .await
                 .map_err(|_| CoreError::Closed)?
-                .map_err(CoreError::Inference)?;
+                .map_err(|e| match e {
+                    JobError::Expired { waited } => CoreError::Expired {
+                        waited,
+                        bound: self.max_wait,
+                    },
+                    JobError::Failed(why) => CoreError::Inference(why),
+                })?;
             results.push(inferred);
         }
         Ok(results)

@@ -22,6 +22,10 @@ pub enum AppError {
     TooManyComments { given: usize, max: usize },
     #[error("body: larger than the limit of {limit} bytes")]
     BodyTooLarge { limit: usize },
+    #[error("body: not received in full within {} ms", .0.as_millis())]
+    BodyTimeout(Duration),
+    #[error("content-encoding: {0} is not supported; send the body uncompressed (identity)")]
+    UnsupportedEncoding(String),
     #[error("missing or wrong API key: send `Authorization: Bearer <key>`")]
     Unauthorized,
     #[error("no route {0}")]
@@ -36,6 +40,13 @@ pub enum AppError {
     ShuttingDown,
     #[error("the request took longer than {} ms", .0.as_millis())]
     Timeout(Duration),
+    /// Admitted, but the model fell behind: dropped before its forward pass.
+    #[error("overloaded: the comments waited {} ms, past the queue's bound of {} ms, and were not run; retry after {retry_after_secs} s", .waited.as_millis(), .bound.as_millis())]
+    Overloaded {
+        waited: Duration,
+        bound: Duration,
+        retry_after_secs: u64,
+    },
     #[error("inference failed: {0}")]
     Inference(String),
     #[error("internal error: {0}")]
@@ -50,6 +61,8 @@ impl AppError {
         "invalid_input",
         "too_many_comments",
         "body_too_large",
+        "body_timeout",
+        "unsupported_encoding",
         "unauthorized",
         "not_found",
         "method_not_allowed",
@@ -57,6 +70,7 @@ impl AppError {
         "not_ready",
         "shutting_down",
         "timeout",
+        "overloaded",
         "inference_failed",
         "internal",
     ];
@@ -68,6 +82,8 @@ impl AppError {
             AppError::InvalidInput(_) => "invalid_input",
             AppError::TooManyComments { .. } => "too_many_comments",
             AppError::BodyTooLarge { .. } => "body_too_large",
+            AppError::BodyTimeout(_) => "body_timeout",
+            AppError::UnsupportedEncoding(_) => "unsupported_encoding",
             AppError::Unauthorized => "unauthorized",
             AppError::NotFound(_) => "not_found",
             AppError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -75,6 +91,7 @@ impl AppError {
             AppError::NotReady(_) => "not_ready",
             AppError::ShuttingDown => "shutting_down",
             AppError::Timeout(_) => "timeout",
+            AppError::Overloaded { .. } => "overloaded",
             AppError::Inference(_) => "inference_failed",
             AppError::Internal(_) => "internal",
         }
@@ -87,11 +104,15 @@ impl AppError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             AppError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            AppError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::NotReady(_) | AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::NotReady(_) | AppError::ShuttingDown | AppError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             AppError::Inference(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -109,6 +130,11 @@ impl From<CoreError> for AppError {
                 retry_after_secs,
             },
             CoreError::Closed => AppError::ShuttingDown,
+            CoreError::Expired { waited, bound } => AppError::Overloaded {
+                waited,
+                bound,
+                retry_after_secs: bound.as_secs().max(1),
+            },
             CoreError::Inference(why) => AppError::Inference(why),
         }
     }
@@ -127,13 +153,17 @@ impl IntoResponse for AppError {
         match self {
             AppError::QueueFull {
                 retry_after_secs, ..
+            }
+            | AppError::Overloaded {
+                retry_after_secs, ..
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
             AppError::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            AppError::ShuttingDown => {
+            // The connection may hold the rest of a body nobody will read.
+            AppError::ShuttingDown | AppError::BodyTimeout(_) => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
@@ -154,6 +184,8 @@ mod tests {
             AppError::InvalidInput(String::new()),
             AppError::TooManyComments { given: 2, max: 1 },
             AppError::BodyTooLarge { limit: 1 },
+            AppError::BodyTimeout(Duration::from_secs(1)),
+            AppError::UnsupportedEncoding(String::new()),
             AppError::Unauthorized,
             AppError::NotFound(String::new()),
             AppError::MethodNotAllowed {
@@ -167,10 +199,35 @@ mod tests {
             AppError::NotReady(String::new()),
             AppError::ShuttingDown,
             AppError::Timeout(Duration::from_secs(1)),
+            AppError::Overloaded {
+                waited: Duration::from_secs(1),
+                bound: Duration::from_secs(1),
+                retry_after_secs: 1,
+            },
             AppError::Inference(String::new()),
             AppError::Internal(String::new()),
         ];
         let codes: Vec<&str> = errors.iter().map(AppError::code).collect();
         assert_eq!(codes, AppError::CODES);
+    }
+
+    #[test]
+    fn an_expired_comment_is_503_overloaded_with_retry_after() {
+        let expired = CoreError::Expired {
+            waited: Duration::from_millis(1416),
+            bound: Duration::from_secs(1),
+        };
+        let response = AppError::from(expired).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let message = AppError::from(CoreError::Expired {
+            waited: Duration::from_millis(1416),
+            bound: Duration::from_secs(1),
+        })
+        .to_string();
+        assert_eq!(
+            message,
+            "overloaded: the comments waited 1416 ms, past the queue's bound of 1000 ms, and were not run; retry after 1 s"
+        );
     }
 }

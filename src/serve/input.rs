@@ -1,10 +1,13 @@
 //! Reading the body of /v1/decide and /v1/classify. Not axum's `Json`: the bytes are checked
 //! step by step so that each failure gets its own status and names the field at fault —
 //! invalid UTF-8 or JSON syntax is 400, a missing, empty or ill-typed field or too many
-//! comments is 422 (`comments[3].text: missing`), a body over the limit is 413.
+//! comments is 422 (`comments[3].text: missing`), a body over the limit is 413. Fields tact
+//! does not know (`"lnag"`) are listed in an `x-tact-warning` header, or refused (422) with
+//! `--strict-fields`.
 
 use super::api::CommentsRequest;
 use super::error::AppError;
+use super::offload::{off_runtime, INLINE_BYTES};
 use super::AppState;
 use crate::comment::Comment;
 use axum::body::Bytes;
@@ -12,7 +15,27 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
 use serde_json::{Map, Value};
 
-impl FromRequest<AppState> for CommentsRequest {
+/// The fields a comment may have (SPEC §4), and a thread message.
+const COMMENT_FIELDS: &[&str] = &["id", "text", "lang", "author_id", "thread"];
+const MESSAGE_FIELDS: &[&str] = &["text", "from_brand"];
+
+/// A body of /v1/decide or /v1/classify, read.
+#[derive(Debug)]
+pub struct CommentsBody {
+    pub request: CommentsRequest,
+    /// Paths of the fields tact does not know (`comments[2].lnag`), ignored.
+    pub unknown_fields: Vec<String>,
+}
+
+impl CommentsBody {
+    /// The `x-tact-warning` header's value, when some fields were ignored.
+    pub fn warning(&self) -> Option<String> {
+        (!self.unknown_fields.is_empty())
+            .then(|| format!("unknown fields ignored: {}", self.unknown_fields.join(", ")))
+    }
+}
+
+impl FromRequest<AppState> for CommentsBody {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
@@ -26,23 +49,77 @@ impl FromRequest<AppState> for CommentsRequest {
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(AppError::BodyTooLarge { limit });
         }
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            match rejection.status() {
+        let encoding = req
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string());
+        if let Some(encoding) = encoding.filter(|e| !e.eq_ignore_ascii_case("identity")) {
+            return Err(AppError::UnsupportedEncoding(encoding));
+        }
+        let timeout = state.config().body_read_timeout;
+        let body = tokio::time::timeout(timeout, Bytes::from_request(req, state))
+            .await
+            .map_err(|_| AppError::BodyTimeout(timeout))?
+            .map_err(|rejection| match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge { limit },
                 _ => AppError::InvalidJson(format!("body: {}", rejection.body_text())),
+            })?;
+        let max_comments = state.config().max_comments;
+        let parsed = if body.len() <= INLINE_BYTES {
+            parse_comments(&body, max_comments)?
+        } else {
+            // Parsing megabytes takes milliseconds: not on a worker that /health needs.
+            off_runtime(move |_| parse_comments(&body, max_comments)).await??
+        };
+        if state.config().strict_fields {
+            if let Some(field) = parsed.unknown_fields.first() {
+                return Err(AppError::InvalidInput(format!(
+                    "{field}: unknown field (--strict-fields); a comment has {}",
+                    COMMENT_FIELDS.join(", ")
+                )));
             }
-        })?;
-        parse_comments(&body, state.config().max_comments)
+        }
+        Ok(parsed)
     }
 }
 
 /// One comment (SPEC §4), or `{"comments": [...]}` with 1 to `max_comments` of them.
-pub fn parse_comments(body: &[u8], max_comments: usize) -> Result<CommentsRequest, AppError> {
+pub fn parse_comments(body: &[u8], max_comments: usize) -> Result<CommentsBody, AppError> {
     let text = std::str::from_utf8(body).map_err(|e| {
         AppError::InvalidUtf8(format!("body: invalid UTF-8 at byte {}", e.valid_up_to()))
     })?;
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| AppError::InvalidJson(format!("body: {e}")))?;
+    let value = parse_json(text)?;
+    let mut unknown_fields = Vec::new();
+    let request = parse_request(value, max_comments, &mut unknown_fields)?;
+    Ok(CommentsBody {
+        request,
+        unknown_fields,
+    })
+}
+
+/// JSON syntax errors are the body's (400); a number no field can hold (`1e999`) is its
+/// field's (422).
+fn parse_json(text: &str) -> Result<Value, AppError> {
+    let mut json = serde_json::Deserializer::from_str(text);
+    let value: Value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path != "." && inner.to_string().starts_with("number out of range") {
+            AppError::InvalidInput(format!("{path}: {inner}"))
+        } else {
+            AppError::InvalidJson(format!("body: {inner}"))
+        }
+    })?;
+    json.end()
+        .map_err(|e| AppError::InvalidJson(format!("body: {e}")))?;
+    Ok(value)
+}
+
+fn parse_request(
+    value: Value,
+    max_comments: usize,
+    unknown: &mut Vec<String>,
+) -> Result<CommentsRequest, AppError> {
     let Value::Object(mut object) = value else {
         return Err(AppError::InvalidInput(format!(
             "body: expected a comment object or {{\"comments\": [...]}}, got {}",
@@ -50,8 +127,9 @@ pub fn parse_comments(body: &[u8], max_comments: usize) -> Result<CommentsReques
         )));
     };
     let Some(comments) = object.remove("comments") else {
-        return Ok(CommentsRequest::One(parse_comment(object, "")?));
+        return Ok(CommentsRequest::One(parse_comment(object, "", unknown)?));
     };
+    unknown.extend(object.keys().filter(|k| *k != "text").cloned());
     if object.contains_key("text") {
         return Err(AppError::InvalidInput(
             "body: send one comment or {\"comments\": [...]}, not both".to_string(),
@@ -80,7 +158,7 @@ pub fn parse_comments(body: &[u8], max_comments: usize) -> Result<CommentsReques
         .map(|(i, item)| {
             let path = format!("comments[{i}]");
             match item {
-                Value::Object(fields) => parse_comment(fields, &path),
+                Value::Object(fields) => parse_comment(fields, &path, unknown),
                 other => Err(AppError::InvalidInput(format!(
                     "{path}: expected a comment object, got {}",
                     kind(&other)
@@ -91,14 +169,34 @@ pub fn parse_comments(body: &[u8], max_comments: usize) -> Result<CommentsReques
     Ok(CommentsRequest::Batch { comments })
 }
 
-/// `path` is where the comment sits in the body (`comments[3]`, or empty at the top).
-fn parse_comment(fields: Map<String, Value>, path: &str) -> Result<Comment, AppError> {
+/// `path` is where the comment sits in the body (`comments[3]`, or empty at the top); the
+/// paths of fields it does not know go to `unknown`.
+fn parse_comment(
+    fields: Map<String, Value>,
+    path: &str,
+    unknown: &mut Vec<String>,
+) -> Result<Comment, AppError> {
     let at = |field: &str| match (path.is_empty(), field.is_empty()) {
         (true, true) => "body".to_string(),
         (true, false) => field.to_string(),
         (false, true) => path.to_string(),
         (false, false) => format!("{path}.{field}"),
     };
+    let unknown_keys = |fields: &Map<String, Value>, known: &[&str]| -> Vec<String> {
+        let keys = fields.keys();
+        keys.filter(|k| !known.contains(&k.as_str()))
+            .cloned()
+            .collect()
+    };
+    unknown.extend(unknown_keys(&fields, COMMENT_FIELDS).iter().map(|k| at(k)));
+    if let Some(Value::Array(thread)) = fields.get("thread") {
+        for (i, message) in thread.iter().enumerate() {
+            if let Value::Object(message) = message {
+                let keys = unknown_keys(message, MESSAGE_FIELDS);
+                unknown.extend(keys.iter().map(|k| at(&format!("thread[{i}].{k}"))));
+            }
+        }
+    }
     match fields.get("text") {
         None => return Err(AppError::InvalidInput(format!("{}: missing", at("text")))),
         Some(Value::String(text)) if text.trim().is_empty() => {
@@ -145,7 +243,10 @@ mod tests {
 
     #[test]
     fn one_comment_or_a_batch() {
-        match parse_comments(br#"{"text": "salut", "lang": "ro"}"#, 3).unwrap() {
+        match parse_comments(br#"{"text": "salut", "lang": "ro"}"#, 3)
+            .unwrap()
+            .request
+        {
             CommentsRequest::One(c) => assert_eq!(
                 (c.text.as_str(), c.lang),
                 ("salut", Some(crate::labels::Lang::Ro))
@@ -157,6 +258,7 @@ mod tests {
             3,
         )
         .unwrap()
+        .request
         {
             CommentsRequest::Batch { comments } => {
                 assert_eq!(comments.len(), 2);
@@ -233,5 +335,50 @@ mod tests {
             error(r#"{"comments": [{"text": "a"}, {"text": "b"}, {"text": "c"}, {"text": "d"}]}"#);
         assert_eq!((status, code), (422, "too_many_comments"));
         assert_eq!(message, "comments: 4 comments, at most 3 per request");
+    }
+
+    #[test]
+    fn a_number_no_field_can_hold_names_its_field() {
+        let (status, code, message) = error(r#"{"text": "a", "lang": 1e999}"#);
+        assert_eq!((status, code), (422, "invalid_input"));
+        assert!(
+            message.starts_with("lang: number out of range"),
+            "{message}"
+        );
+        let (_, _, message) =
+            error(r#"{"comments": [{"text": "a", "thread": [{"text": 1e999}]}]}"#);
+        assert!(
+            message.starts_with("comments[0].thread[0].text: number out of range"),
+            "{message}"
+        );
+        let (status, code, message) = error(r#"{"text": "a"} x"#);
+        assert_eq!((status, code), (400, "invalid_json"));
+        assert!(
+            message.starts_with("body: trailing characters"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_listed_with_their_paths() {
+        let body = br#"{"comments": [{"text": "a", "lnag": "ro"},
+            {"text": "b", "thread": [{"text": "c", "form_brand": true}]}], "extra": 1}"#;
+        let parsed = parse_comments(body, 3).unwrap();
+        assert_eq!(
+            parsed.unknown_fields,
+            [
+                "extra",
+                "comments[0].lnag",
+                "comments[1].thread[0].form_brand"
+            ]
+        );
+        assert_eq!(
+            parsed.warning().unwrap(),
+            "unknown fields ignored: extra, comments[0].lnag, comments[1].thread[0].form_brand"
+        );
+        let known = br#"{"id": "1", "text": "a", "lang": "ro", "author_id": "u",
+            "thread": [{"text": "b", "from_brand": false}]}"#;
+        let parsed = parse_comments(known, 3).unwrap();
+        assert!(parsed.unknown_fields.is_empty() && parsed.warning().is_none());
     }
 }

@@ -33,6 +33,7 @@ pub struct Metrics {
     pub comments: Counter,
     pub truncated: Counter,
     pub abandoned: Counter,
+    pub expired: Counter,
     pub batch_size: Histogram,
     pub batch_tokens: Histogram,
     pub tokenization_time: Histogram,
@@ -85,6 +86,12 @@ impl Metrics {
             "Queued comments dropped unrun because their request timed out or went away",
             abandoned.clone(),
         );
+        let expired = Counter::default();
+        registry.register(
+            "comments_expired",
+            "Queued comments dropped unrun (503 overloaded) because they could not be run within the queue's wait bound",
+            expired.clone(),
+        );
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 8));
         registry.register(
             "batch_size",
@@ -123,6 +130,7 @@ impl Metrics {
             comments,
             truncated,
             abandoned,
+            expired,
             batch_size,
             batch_tokens,
             tokenization_time,

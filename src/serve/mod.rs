@@ -10,8 +10,10 @@ mod core;
 mod docs_page;
 mod error;
 mod input;
+mod listen;
 mod metrics;
 mod model_thread;
+mod offload;
 mod openapi;
 mod queue;
 mod router;
@@ -41,6 +43,11 @@ pub const DEFAULT_MAX_QUEUE: usize = 128;
 pub const DEFAULT_MAX_QUEUE_WAIT_MS: u64 = 1_000;
 pub const DEFAULT_MAX_BATCH_TOKENS: usize = 2048;
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// File descriptors kept for other than connections (model files, logs, the listener).
+const RESERVED_DESCRIPTORS: usize = 32;
 
 /// The flags of `tact serve` (besides the model and policy flags it shares with the CLI).
 #[derive(Args, Debug, Clone)]
@@ -70,6 +77,21 @@ pub struct ServeArgs {
     /// Time a request may take, queueing included, before it gets 504.
     #[arg(long, env = "TACT_REQUEST_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_TIMEOUT_MS)]
     pub request_timeout_ms: u64,
+    /// Time a connection has to send a request's headers, counted from when it starts waiting
+    /// for them: half-sent headers and idle keep-alive connections are closed after it.
+    #[arg(long, env = "TACT_HEADER_READ_TIMEOUT_MS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_MS)]
+    pub header_read_timeout_ms: u64,
+    /// Time a request has to send its whole body once its headers are in; then 408.
+    #[arg(long, env = "TACT_BODY_READ_TIMEOUT_MS", default_value_t = DEFAULT_BODY_READ_TIMEOUT_MS)]
+    pub body_read_timeout_ms: u64,
+    /// Open connections, at most (lowered to fit the file-descriptor limit); more wait to be
+    /// accepted.
+    #[arg(long, env = "TACT_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Refuse (422) a comment with a field tact does not know, rather than ignore it with an
+    /// `x-tact-warning` header.
+    #[arg(long, env = "TACT_STRICT_FIELDS")]
+    pub strict_fields: bool,
     /// Write comment texts to the log (debug level); off by default, texts are personal data.
     #[arg(long, env = "TACT_LOG_TEXT")]
     pub log_text: bool,
@@ -88,7 +110,11 @@ pub struct ServeConfig {
     /// Tokens per comment (`--max-tokens`); longer comments are decided on their beginning.
     pub max_tokens: usize,
     pub request_timeout: Duration,
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub max_connections: usize,
     pub api_key: Option<String>,
+    pub strict_fields: bool,
     pub log_text: bool,
     /// The policy file in force, or `default`, for /v1/info.
     pub policy_source: String,
@@ -105,7 +131,11 @@ impl Default for ServeConfig {
             max_batch_tokens: DEFAULT_MAX_BATCH_TOKENS,
             max_tokens: crate::classify::DEFAULT_MAX_TOKENS,
             request_timeout: Duration::from_millis(DEFAULT_REQUEST_TIMEOUT_MS),
+            header_read_timeout: Duration::from_millis(DEFAULT_HEADER_READ_TIMEOUT_MS),
+            body_read_timeout: Duration::from_millis(DEFAULT_BODY_READ_TIMEOUT_MS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             api_key: None,
+            strict_fields: false,
             log_text: false,
             policy_source: "default".to_string(),
         }
@@ -123,7 +153,11 @@ impl ServeConfig {
             max_batch_tokens: args.max_batch_tokens,
             max_tokens: model.max_tokens,
             request_timeout: Duration::from_millis(args.request_timeout_ms),
+            header_read_timeout: Duration::from_millis(args.header_read_timeout_ms),
+            body_read_timeout: Duration::from_millis(args.body_read_timeout_ms),
+            max_connections: args.max_connections,
             api_key: args.api_key.clone().filter(|k| !k.is_empty()),
+            strict_fields: args.strict_fields,
             log_text: args.log_text,
             policy_source: policy
                 .policy
@@ -138,6 +172,7 @@ impl ServeConfig {
             ("max comments", self.max_comments),
             ("max body bytes", self.max_body_bytes),
             ("batch size", self.max_batch_size),
+            ("max connections", self.max_connections),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be at least 1"));
@@ -154,8 +189,14 @@ impl ServeConfig {
                 self.max_batch_tokens, self.max_tokens
             ));
         }
-        if self.request_timeout.is_zero() || self.max_queue_wait.is_zero() {
-            return Err("the request timeout and the queue wait must be positive".to_string());
+        let durations = [
+            ("request timeout", self.request_timeout),
+            ("max queue wait", self.max_queue_wait),
+            ("header read timeout", self.header_read_timeout),
+            ("body read timeout", self.body_read_timeout),
+        ];
+        if let Some((name, _)) = durations.iter().find(|(_, d)| d.is_zero()) {
+            return Err(format!("{name} must be positive"));
         }
         Ok(())
     }
@@ -225,7 +266,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) {
     let on_shutdown = state.clone();
     let model_failed = state.clone();
     let stop = async move {
@@ -235,11 +276,21 @@ pub async fn serve(
         }
         on_shutdown.begin_shutdown();
     };
-    let result = axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(stop)
-        .await;
+    let config = state.config();
+    let max_connections =
+        listen::cap_to_descriptor_limit(config.max_connections, RESERVED_DESCRIPTORS);
+    if max_connections < config.max_connections {
+        tracing::warn!(
+            "at most {max_connections} connections, not {}: the file-descriptor limit is lower",
+            config.max_connections
+        );
+    }
+    let limits = listen::ConnectionLimits {
+        max_connections,
+        header_read_timeout: config.header_read_timeout,
+    };
+    listen::serve_connections(listener, app(state.clone()), limits, stop).await;
     state.stop_model().await;
-    result
 }
 
 /// `tact serve`: loads the policy (failing fast on a bad file), starts the model thread,
@@ -261,7 +312,7 @@ pub fn run(args: ServeArgs, model: ModelArgs, policy: PolicyArgs) -> anyhow::Res
             .with_context(|| format!("listening on {}", args.listen))?;
         let addr = listener.local_addr()?;
         eprintln!("tact serve: listening on http://{addr} (docs: http://{addr}/docs)");
-        serve(listener, state.clone(), shutdown_signal()).await?;
+        serve(listener, state.clone(), shutdown_signal()).await;
         match state.status() {
             ModelStatus::Failed(why) => anyhow::bail!("the model failed: {why}"),
             _ => Ok(ExitCode::SUCCESS),

@@ -5,7 +5,7 @@
 
 use super::core::ModelStatus;
 use super::metrics::Metrics;
-use super::queue::{BatchLimits, Inferred, Job, Queue, Throughput};
+use super::queue::{BatchLimits, Inferred, Job, JobError, Queue, Throughput};
 use crate::comment::Comment;
 use crate::pipeline::{Pipeline, Prepared};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -76,6 +76,7 @@ impl ModelThread {
         status.0.send_replace(ModelStatus::Ready(pipeline.clone()));
         while let Some(batch) = queue.next_batch(limits) {
             metrics.abandoned.inc_by(batch.abandoned as u64);
+            metrics.expired.inc_by(batch.expired as u64);
             if !batch.jobs.is_empty() {
                 run_batch(&pipeline, batch.jobs, &throughput, &metrics);
             }
@@ -130,6 +131,6 @@ fn run_batch(pipeline: &Pipeline, jobs: Vec<Job>, throughput: &Throughput, metri
 fn fail_all(jobs: Vec<Job>, why: &str) {
     tracing::error!("inference failed for a batch of {}: {why}", jobs.len());
     for job in jobs {
-        let _ = job.reply.send(Err(why.to_string()));
+        let _ = job.reply.send(Err(JobError::Failed(why.to_string())));
     }
 }

@@ -12,6 +12,8 @@ use super::api::{
 };
 use super::core::ModelStatus;
 use super::error::AppError;
+use super::input::CommentsBody;
+use super::offload::{map_until_gone, off_runtime, INLINE_BYTES};
 use super::queue::Inferred;
 use super::{docs_page, openapi, AppState};
 use crate::labels::{Action, Intent, Lang, Sentiment};
@@ -144,7 +146,8 @@ struct Timing {
 }
 
 impl Timing {
-    fn headers(&self) -> HeaderMap {
+    /// The timing headers, and `x-tact-warning` when there is a warning.
+    fn headers(&self, warning: Option<String>) -> HeaderMap {
         let ms = |d: Duration| {
             HeaderValue::from_str(&format!("{:.3}", d.as_secs_f64() * 1000.0))
                 .expect("a number is a valid header value")
@@ -157,6 +160,10 @@ impl Timing {
             ("x-total-time", self.started.elapsed()),
         ] {
             headers.insert(HeaderName::from_static(name), ms(duration));
+        }
+        // Field names come from the client: keep what a header can carry.
+        if let Some(value) = warning.and_then(|w| HeaderValue::from_str(&w).ok()) {
+            headers.insert(HeaderName::from_static("x-tact-warning"), value);
         }
         headers
     }
@@ -177,14 +184,13 @@ async fn run_model(
         }
     }
     let tokenizer = pipeline.clone();
-    let prepared = tokio::task::spawn_blocking(move || {
-        comments
-            .into_iter()
-            .map(|c| tokenizer.prepare(c))
-            .collect::<Result<Vec<_>, _>>()
+    // Only a dropped request stops the work, and then nobody reads this `None`.
+    let prepared = off_runtime(move |gone| {
+        map_until_gone(comments, gone, |c| tokenizer.prepare(c))
+            .map(|all| all.into_iter().collect::<Result<Vec<_>, _>>())
     })
-    .await
-    .map_err(|e| AppError::Internal(format!("tokenising: {e}")))?
+    .await?
+    .ok_or_else(|| AppError::Internal("tokenising: the request was dropped".to_string()))?
     .map_err(|e| AppError::Internal(format!("tokenising: {e}")))?;
     let tokenization = started.elapsed();
     let metrics = &state.0.metrics;
@@ -235,7 +241,8 @@ async fn run_model(
             ("x-tokenization-time" = String, description = "Milliseconds spent detecting languages and tokenising"),
             ("x-queue-time" = String, description = "Milliseconds the longest-waiting comment queued"),
             ("x-inference-time" = String, description = "Milliseconds of the longest forward pass"),
-            ("x-total-time" = String, description = "Milliseconds from the body read to the answer"))),
+            ("x-total-time" = String, description = "Milliseconds from the body read to the answer"),
+            ("x-tact-warning" = String, description = "Present when the body had fields tact does not know, which were ignored: `unknown fields ignored: comments[0].lnag`"))),
         (status = 400, description = "Malformed JSON or invalid UTF-8", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
@@ -248,18 +255,28 @@ async fn run_model(
 )]
 pub async fn decide(
     State(state): State<AppState>,
-    request: CommentsRequest,
+    body: CommentsBody,
 ) -> Result<Response, AppError> {
-    let (pipeline, inferred, batch, timing) = run_model(&state, request).await?;
-    let mut decisions: Vec<Decided> = inferred
-        .iter()
-        .map(|i| pipeline.decide(&i.prepared, &i.classified))
-        .collect();
+    let warning = body.warning();
+    let (pipeline, inferred, batch, timing) = run_model(&state, body.request).await?;
+    let text_bytes: usize = inferred.iter().map(|i| i.prepared.comment.text.len()).sum();
+    let decide_all = move |inferred: &[Inferred]| -> Vec<Decided> {
+        inferred
+            .iter()
+            .map(|i| pipeline.decide(&i.prepared, &i.classified))
+            .collect()
+    };
+    // The rules read at most 32 KiB of each comment, but a batch of long ones adds up.
+    let mut decisions = if text_bytes <= INLINE_BYTES {
+        decide_all(&inferred)
+    } else {
+        off_runtime(move |_| decide_all(&inferred)).await?
+    };
     let body = match batch {
         true => DecideResponse::Batch { decisions },
         false => DecideResponse::One(Box::new(decisions.remove(0))),
     };
-    Ok((timing.headers(), Json(body)).into_response())
+    Ok((timing.headers(warning), Json(body)).into_response())
 }
 
 /// Score one comment, or a batch: intent, sentiment and abusive probabilities, no decision.
@@ -282,9 +299,10 @@ pub async fn decide(
 )]
 pub async fn classify(
     State(state): State<AppState>,
-    request: CommentsRequest,
+    body: CommentsBody,
 ) -> Result<Response, AppError> {
-    let (_, inferred, batch, timing) = run_model(&state, request).await?;
+    let warning = body.warning();
+    let (_, inferred, batch, timing) = run_model(&state, body.request).await?;
     let mut classifications: Vec<Classification> = inferred
         .into_iter()
         .map(|i| Classification {
@@ -299,7 +317,7 @@ pub async fn classify(
         true => ClassifyResponse::Batch { classifications },
         false => ClassifyResponse::One(classifications.remove(0)),
     };
-    Ok((timing.headers(), Json(body)).into_response())
+    Ok((timing.headers(warning), Json(body)).into_response())
 }
 
 /// The process is up (says nothing of the model: see /ready).

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod app;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use tact::classify::{Classifier, ModelConfig, DEFAULT_MAX_TOKENS};
