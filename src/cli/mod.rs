@@ -2,6 +2,7 @@
 //! environment variable) and the glue that turns validated flags into calls on the library.
 
 mod eval;
+mod flags;
 mod tune;
 
 use crate::classify::{Classifier, ModelConfig, DEFAULT_MAX_TOKENS};
@@ -167,20 +168,22 @@ pub enum Command {
         /// Sentence-vector cache (default: beside the encoder's files).
         #[arg(long, env = "TACT_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
-        /// At most this many train-split records per source file (a stable sample).
-        #[arg(long, env = "TACT_TRAIN_MAX_PER_SOURCE", default_value_t = 3000)]
+        /// At most this many train-split records per source file (a stable sample; ≥ 1).
+        #[arg(long, env = "TACT_TRAIN_MAX_PER_SOURCE", default_value_t = 3000, value_parser = flags::at_least_one)]
         max_per_source: usize,
-        #[arg(long, env = "TACT_TRAIN_EPOCHS", default_value_t = 30)]
+        /// Passes over the train split (≥ 1).
+        #[arg(long, env = "TACT_TRAIN_EPOCHS", default_value_t = 30, value_parser = flags::at_least_one)]
         epochs: usize,
-        /// Width of each head's hidden layer.
-        #[arg(long, env = "TACT_TRAIN_HIDDEN", default_value_t = 256)]
+        /// Width of each head's hidden layer (≥ 1).
+        #[arg(long, env = "TACT_TRAIN_HIDDEN", default_value_t = 256, value_parser = flags::at_least_one)]
         hidden: usize,
-        #[arg(long, env = "TACT_TRAIN_LEARNING_RATE", default_value_t = 1e-3)]
+        /// AdamW's learning rate, in (0, 1].
+        #[arg(long, env = "TACT_TRAIN_LEARNING_RATE", default_value_t = 1e-3, value_parser = flags::learning_rate)]
         learning_rate: f64,
         /// Weight of the corpora's binary labels' loss. Each head has its own parameters and
         /// Adam rescales their gradients, so here it changes almost nothing (measured); in
-        /// `tact tune` it sets how far the shared adapters follow those labels.
-        #[arg(long, env = "TACT_TRAIN_CORPUS_LABEL_WEIGHT", default_value_t = 0.5)]
+        /// `tact tune` it sets how far the shared adapters follow those labels. Finite, ≥ 0.
+        #[arg(long, env = "TACT_TRAIN_CORPUS_LABEL_WEIGHT", default_value_t = 0.5, value_parser = flags::non_negative_f32)]
         corpus_label_weight: f32,
         /// Seeds initialisation and shuffling (same seed + same cache = same heads).
         #[arg(long, env = "TACT_TRAIN_SEED", default_value_t = 42)]
