@@ -8,7 +8,7 @@ fn main() -> std::process::ExitCode {
     match tact::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", tact::cli::error_report(&e));
             std::process::ExitCode::from(2)
         }
     }

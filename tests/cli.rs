@@ -1,12 +1,45 @@
 //! The `tact` binary end to end on the real model: classify, decide, policy, eval and bench
-//! (bad lines reported by number and skipped, JSON shape of the report).
+//! (bad lines reported by number and skipped, JSON shape of the report), and garbage refused
+//! with the flag, file or line at fault named (settings, empty input, unusable heads or
+//! folders).
 
 mod common;
 
+use std::path::PathBuf;
 use std::process::Command;
 
 fn tact() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tact"))
+}
+
+/// Runs a command that must fail; its stdout and stderr.
+fn run_err(cmd: &mut Command) -> (String, String) {
+    let out = cmd.output().expect("tact runs");
+    assert!(
+        !out.status.success(),
+        "tact succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// A labelled file of `n` brand records whose ids fall in `split`.
+fn records_of_split(dir: &std::path::Path, split: tact::data::Split, n: usize) -> PathBuf {
+    let text = std::fs::read_to_string("datasets/brand/en.jsonl").unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let r = tact::data::parse_record(l).unwrap();
+            tact::data::split_of(&r.id) == split
+        })
+        .take(n)
+        .collect();
+    let path = dir.join(format!("{split:?}.jsonl"));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
 }
 
 fn run_ok(cmd: &mut Command) -> String {
@@ -342,4 +375,226 @@ fn calibrate_writes_the_decision_map_into_the_card_and_eval_decides_with_it() {
     assert!(lines
         .iter()
         .all(|l| l["gold"].is_string() && l["text"].is_string()));
+}
+
+#[test]
+fn train_and_tune_refuse_garbage_settings_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::brand_sample_file("en", 20, dir.path());
+    let out = dir.path().join("heads");
+    // (arguments, an environment variable, the flag the error names)
+    type Case<'a> = (&'a [&'a str], Option<(&'a str, &'a str)>, &'a str);
+    let cases: [Case; 6] = [
+        (
+            &["train", "--learning-rate", "NaN"],
+            None,
+            "'--learning-rate <LEARNING_RATE>'",
+        ),
+        (
+            &["train"],
+            Some(("TACT_TRAIN_LEARNING_RATE", "1e6")),
+            "'--learning-rate <LEARNING_RATE>'",
+        ),
+        (&["train", "--epochs", "0"], None, "'--epochs <EPOCHS>'"),
+        (
+            &["train", "--corpus-label-weight", "inf"],
+            None,
+            "'--corpus-label-weight <CORPUS_LABEL_WEIGHT>'",
+        ),
+        (
+            &["tune", "--weight-decay=NaN"],
+            None,
+            "'--weight-decay <WEIGHT_DECAY>'",
+        ),
+        (
+            &["tune", "--batch-size", "0"],
+            None,
+            "'--batch-size <BATCH_SIZE>'",
+        ),
+    ];
+    for (args, env, flag) in cases {
+        let mut cmd = tact();
+        cmd.args(args).arg("--out").arg(&out).arg(&data);
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let (_, stderr) = run_err(&mut cmd);
+        assert!(stderr.contains("invalid value"), "{args:?}: {stderr}");
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
+        assert!(!out.exists(), "{args:?}: refused before any work");
+    }
+}
+
+#[test]
+fn train_refuses_data_without_training_records_and_an_out_it_cannot_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let out = dir.path().join("heads");
+    let test_only = records_of_split(dir.path(), tact::data::Split::Test, 20);
+    let (_, stderr) = run_err(
+        tact()
+            .args(["train", "--epochs", "1", "--hidden", "8", "--out"])
+            .arg(&out)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg(&test_only),
+    );
+    assert!(
+        stderr.contains("error: no training records: none of the 20 records of"),
+        "{stderr}"
+    );
+    assert!(!out.join("heads.json").exists());
+
+    let data = common::brand_sample_file("en", 120, dir.path());
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let (_, stderr) = run_err(
+        tact()
+            .args(["train", "--epochs", "1", "--hidden", "8", "--out"])
+            .arg(file.join("heads"))
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg(&data),
+    );
+    assert!(
+        stderr.contains(&format!(
+            "error: --out {}: cannot create the directory",
+            file.join("heads").display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("epoch"),
+        "refused before training: {stderr}"
+    );
+}
+
+#[test]
+fn heads_with_a_non_finite_weight_are_refused_at_load_naming_file_and_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let heads = dir.path().join("heads");
+    std::fs::create_dir_all(&heads).unwrap();
+    for file in ["heads.json", "adapters.safetensors"] {
+        std::fs::copy(std::path::Path::new("models").join(file), heads.join(file)).unwrap();
+    }
+    let mut tensors =
+        candle_core::safetensors::load("models/heads.safetensors", &candle_core::Device::Cpu)
+            .unwrap();
+    let t = &tensors["abusive.out.bias"];
+    let nan = candle_core::Tensor::full(f32::NAN, t.shape(), &candle_core::Device::Cpu).unwrap();
+    tensors.insert("abusive.out.bias".into(), nan);
+    let weights = heads.join("heads.safetensors");
+    candle_core::safetensors::save(&tensors, &weights).unwrap();
+    for command in ["decide", "classify"] {
+        let (stdout, stderr) = run_err(
+            tact()
+                .args([command, "a comment", "--heads-dir"])
+                .arg(&heads),
+        );
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(
+            stderr.contains(&format!(
+                "heads {}: tensor abusive.out.bias holds a non-finite value (NaN at index 0 of 1)",
+                weights.display()
+            )),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn decide_refuses_an_empty_comment_and_skips_blank_stdin_lines() {
+    for text in ["", "  \t "] {
+        let (stdout, stderr) = run_err(tact().args(["decide", text]));
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(stderr.contains("error: TEXT: empty"), "{stderr}");
+    }
+    let mut child = tact()
+        .arg("decide")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("where is my order 5531?\n\n   \nthank you, it came fast\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "blank lines make the run fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("stdin line 2: empty; skipped"), "{stderr}");
+    assert!(stderr.contains("stdin line 3: empty; skipped"), "{stderr}");
+    let decisions: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(decisions.len(), 2, "the other lines are decided");
+    assert!(decisions.iter().all(|d| d["action"].is_string()));
+}
+
+#[test]
+fn eval_with_nothing_to_measure_says_so_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let (stdout, stderr) = run_err(tact().arg("eval").arg(&empty));
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "error: nothing to measure: no usable record in {}",
+            empty.display()
+        )),
+        "{stderr}"
+    );
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{oops\n\n").unwrap();
+    let (_, stderr) = run_err(tact().args(["eval", "--split", "test"]).arg(&bad));
+    assert!(stderr.contains("bad.jsonl:1:"), "{stderr}");
+    assert!(
+        stderr.contains("nothing to measure: no usable record of the test split in"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(2 bad lines skipped)"), "{stderr}");
+}
+
+#[test]
+fn a_missing_policy_file_is_reported_with_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::brand_sample_file("en", 5, dir.path());
+    let missing = dir.path().join("missing.toml");
+    let (_, stderr) = run_err(tact().arg("eval").arg("--policy").arg(&missing).arg(&data));
+    assert!(
+        stderr.contains(&format!("cannot read policy file {}", missing.display())),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_model_directory_that_cannot_be_written_names_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    // Under a regular file no folder can be made, whoever runs the test (root too).
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let (_, stderr) = run_err(
+        tact()
+            .args(["classify", "hello", "--model-dir"])
+            .arg(file.join("tact")),
+    );
+    assert!(
+        stderr.contains(&format!(
+            "cannot write to the model directory {}",
+            file.join("tact").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--model-dir / TACT_MODEL_DIR"), "{stderr}");
 }

@@ -222,6 +222,9 @@ fn a_tiny_tune_lowers_the_loss_and_resuming_gives_the_same_models() {
 fn bad_settings_are_refused_before_any_work() {
     let tmp = tempfile::tempdir().unwrap();
     let base = tiny_config(tmp.path().join("none.jsonl"), tmp.path(), tmp.path());
+    // Under a regular file no folder can be made, whoever runs the test (root too).
+    std::fs::write(tmp.path().join("file"), "x").unwrap();
+    let unwritable_out = tmp.path().join("file/models");
     let cases: Vec<(TuneConfig, &str)> = vec![
         (
             TuneConfig {
@@ -253,10 +256,31 @@ fn bad_settings_are_refused_before_any_work() {
         ),
         (
             TuneConfig {
+                lr_adapters: 1.5,
+                ..base.clone()
+            },
+            "--lr-adapters must be a finite number in (0, 1]",
+        ),
+        (
+            TuneConfig {
+                weight_decay: f64::NAN,
+                ..base.clone()
+            },
+            "--weight-decay must be a finite number ≥ 0, got NaN",
+        ),
+        (
+            TuneConfig {
                 layers: 13,
                 ..base.clone()
             },
             "--layers 13",
+        ),
+        (
+            TuneConfig {
+                out_dir: unwritable_out.clone(),
+                ..base.clone()
+            },
+            "--out",
         ),
     ];
     for (cfg, flag) in cases {

@@ -7,7 +7,7 @@ use crate::data::{Record, Split};
 use crate::eval::Scored;
 use crate::playbook::{Calibration, Input, Playbook, Sample};
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -63,17 +63,14 @@ pub struct CalibrateArgs {
     pub model: ModelArgs,
 }
 
-/// Records of `split`, their scores, the bad lines skipped, and the seconds scoring took.
-fn score(
-    args: &RecordArgs,
-    split: Option<Split>,
-    classifier: &crate::classify::Classifier,
-    batch_size: usize,
-) -> anyhow::Result<(Vec<Record>, Vec<crate::comment::Scores>, usize, f64)> {
+/// The records of `split` in the files, and how many bad lines were skipped (each reported).
+/// No record at all is an error (the caller says what it then cannot do).
+fn read(args: &RecordArgs, split: Option<Split>) -> anyhow::Result<(Vec<Record>, usize)> {
     let mut records = Vec::new();
     let mut skipped = 0;
-    for file in crate::train::expand_inputs(&args.files)? {
-        let (rs, bad) = crate::data::read_records(&file)
+    let files = crate::train::expand_inputs(&args.files)?;
+    for file in &files {
+        let (rs, bad) = crate::data::read_records(file)
             .with_context(|| format!("reading {}", file.display()))?;
         for b in &bad {
             eprintln!("skipped {b}");
@@ -91,6 +88,33 @@ fn score(
     if skipped > 0 {
         eprintln!("{skipped} bad lines skipped");
     }
+    if records.is_empty() {
+        let names = files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let of_split = split.map_or(String::new(), |s| {
+            format!(
+                " of the {} split",
+                s.to_possible_value().expect("named").get_name()
+            )
+        });
+        anyhow::bail!(
+            "no usable record{of_split} in {} ({skipped} bad lines skipped)",
+            if names.is_empty() { "no files" } else { &names }
+        );
+    }
+    Ok((records, skipped))
+}
+
+/// The scores of `records`, and the seconds scoring took.
+fn score(
+    args: &RecordArgs,
+    records: &[Record],
+    classifier: &crate::classify::Classifier,
+    batch_size: usize,
+) -> anyhow::Result<(Vec<crate::comment::Scores>, f64)> {
     let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
     let start = std::time::Instant::now();
     let cache_dir = args.cache.then(|| {
@@ -114,23 +138,21 @@ fn score(
             .map(|c| c.scores)
             .collect(),
     };
-    Ok((records, scores, skipped, start.elapsed().as_secs_f64()))
+    Ok((scores, start.elapsed().as_secs_f64()))
 }
 
 pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
+    // The cheap checks first: a bad policy or nothing to measure is said before the model loads.
+    let playbook = args.policy.load()?;
+    let (records, skipped) = read(&args.records, args.split).context("nothing to measure")?;
     let classifier = args.model.load()?;
     let calibration = if args.uncalibrated {
         None
     } else {
         crate::pipeline::decision_calibration(&classifier.heads)?
     };
-    let playbook = args.policy.load()?.calibrated(calibration);
-    let (records, scores, skipped, seconds) = score(
-        &args.records,
-        args.split,
-        &classifier,
-        args.model.batch_size,
-    )?;
+    let playbook = playbook.calibrated(calibration);
+    let (scores, seconds) = score(&args.records, &records, &classifier, args.model.batch_size)?;
     let scored: Vec<Scored> = records
         .iter()
         .zip(scores)
@@ -188,16 +210,13 @@ fn samples(
 }
 
 pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
+    let playbook = args.policy.load()?;
+    let (records, _) =
+        read(&args.records, Some(Split::Calib)).context("no calibration records to fit on")?;
     let mut model = args.model.clone();
     model.heads_dir = Some(args.heads.clone());
     let classifier = model.load()?;
-    let playbook = args.policy.load()?;
-    let (records, scores, _, _) = score(
-        &args.records,
-        Some(Split::Calib),
-        &classifier,
-        model.batch_size,
-    )?;
+    let (scores, _) = score(&args.records, &records, &classifier, model.batch_size)?;
     let samples = samples(&playbook, &records, &scores);
     anyhow::ensure!(
         samples.len() >= 50,

@@ -2,6 +2,7 @@
 //! environment variable) and the glue that turns validated flags into calls on the library.
 
 mod eval;
+mod flags;
 mod tune;
 
 use crate::classify::{Classifier, ModelConfig, DEFAULT_MAX_TOKENS};
@@ -167,20 +168,22 @@ pub enum Command {
         /// Sentence-vector cache (default: beside the encoder's files).
         #[arg(long, env = "TACT_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
-        /// At most this many train-split records per source file (a stable sample).
-        #[arg(long, env = "TACT_TRAIN_MAX_PER_SOURCE", default_value_t = 3000)]
+        /// At most this many train-split records per source file (a stable sample; ≥ 1).
+        #[arg(long, env = "TACT_TRAIN_MAX_PER_SOURCE", default_value_t = 3000, value_parser = flags::at_least_one)]
         max_per_source: usize,
-        #[arg(long, env = "TACT_TRAIN_EPOCHS", default_value_t = 30)]
+        /// Passes over the train split (≥ 1).
+        #[arg(long, env = "TACT_TRAIN_EPOCHS", default_value_t = 30, value_parser = flags::at_least_one)]
         epochs: usize,
-        /// Width of each head's hidden layer.
-        #[arg(long, env = "TACT_TRAIN_HIDDEN", default_value_t = 256)]
+        /// Width of each head's hidden layer (≥ 1).
+        #[arg(long, env = "TACT_TRAIN_HIDDEN", default_value_t = 256, value_parser = flags::at_least_one)]
         hidden: usize,
-        #[arg(long, env = "TACT_TRAIN_LEARNING_RATE", default_value_t = 1e-3)]
+        /// AdamW's learning rate, in (0, 1].
+        #[arg(long, env = "TACT_TRAIN_LEARNING_RATE", default_value_t = 1e-3, value_parser = flags::learning_rate)]
         learning_rate: f64,
         /// Weight of the corpora's binary labels' loss. Each head has its own parameters and
         /// Adam rescales their gradients, so here it changes almost nothing (measured); in
-        /// `tact tune` it sets how far the shared adapters follow those labels.
-        #[arg(long, env = "TACT_TRAIN_CORPUS_LABEL_WEIGHT", default_value_t = 0.5)]
+        /// `tact tune` it sets how far the shared adapters follow those labels. Finite, ≥ 0.
+        #[arg(long, env = "TACT_TRAIN_CORPUS_LABEL_WEIGHT", default_value_t = 0.5, value_parser = flags::non_negative_f32)]
         corpus_label_weight: f32,
         /// Seeds initialisation and shuffling (same seed + same cache = same heads).
         #[arg(long, env = "TACT_TRAIN_SEED", default_value_t = 42)]
@@ -238,6 +241,26 @@ pub fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// The error and its causes, joined by ": ", each cause once. Some errors write their source
+/// into their own message and also return it as `source()` (`"cannot read policy file X:
+/// {source}"`); printed as a chain, that cause would appear twice. A cause whose text ends the
+/// message before it is therefore left out.
+pub fn error_report(error: &anyhow::Error) -> String {
+    let mut report = String::new();
+    let mut before = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if report.is_empty() {
+            report.push_str(&message);
+        } else if !before.ends_with(&message) {
+            report.push_str(": ");
+            report.push_str(&message);
+        }
+        before = message;
+    }
+    report
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -421,19 +444,62 @@ fn decide(
         }
         None => Vec::new(),
     };
-    let comments: Vec<crate::comment::Comment> = read_inputs(text)?
-        .into_iter()
-        .map(|text| crate::comment::Comment {
+    // An empty comment is refused, as HTTP refuses it (422, `text: empty`): the argument is an
+    // error; on stdin, each blank line is reported and the others are decided.
+    if text.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        anyhow::bail!("TEXT: empty; give the comment to decide");
+    }
+    let mut blank = 0;
+    let mut comments = Vec::new();
+    for (i, text) in read_inputs(text)?.into_iter().enumerate() {
+        if text.trim().is_empty() {
+            eprintln!("stdin line {}: empty; skipped", i + 1);
+            blank += 1;
+            continue;
+        }
+        comments.push(crate::comment::Comment {
             id: id.clone(),
             text,
             lang,
             author_id: author_id.clone(),
             thread: thread.clone(),
-        })
-        .collect();
-    let pipeline = crate::pipeline::Pipeline::new(model.load()?, policy.load()?)?;
-    for d in pipeline.decide_all(comments, model.batch_size)? {
-        println!("{}", serde_json::to_string_pretty(&d)?);
+        });
+    }
+    if !comments.is_empty() {
+        let playbook = policy.load()?;
+        let pipeline = crate::pipeline::Pipeline::new(model.load()?, playbook)?;
+        for d in pipeline.decide_all(comments, model.batch_size)? {
+            println!("{}", serde_json::to_string_pretty(&d)?);
+        }
+    }
+    if blank > 0 {
+        eprintln!("{blank} empty lines skipped");
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes its cause into its message and also returns it as `source()`.
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read policy file p.toml: {source}")]
+    struct Both {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn each_cause_is_reported_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(Both { source: io() }).context("loading the policy");
+        assert_eq!(
+            error_report(&e),
+            "loading the policy: cannot read policy file p.toml: no such file"
+        );
+        // A cause that its error's message does not hold is kept.
+        let e = anyhow::Error::new(io()).context("reading x.jsonl");
+        assert_eq!(error_report(&e), "reading x.jsonl: no such file");
+    }
 }

@@ -20,56 +20,56 @@ pub struct TuneArgs {
     #[arg(long, env = "TACT_TUNE_RESUME")]
     pub resume: bool,
     /// At most this many train-split records per source file (a stable sample).
-    #[arg(long, env = "TACT_TUNE_MAX_PER_SOURCE", default_value_t = 2000)]
+    #[arg(long, env = "TACT_TUNE_MAX_PER_SOURCE", default_value_t = 2000, value_parser = super::flags::at_least_one)]
     pub max_per_source: usize,
     /// At most this many calibration-split records per source file.
-    #[arg(long, env = "TACT_TUNE_MAX_CALIB_PER_SOURCE", default_value_t = 300)]
+    #[arg(long, env = "TACT_TUNE_MAX_CALIB_PER_SOURCE", default_value_t = 300, value_parser = super::flags::at_least_one)]
     pub max_calib_per_source: usize,
     /// Times each brand-set record is seen per epoch.
-    #[arg(long, env = "TACT_TUNE_BRAND_REPEAT", default_value_t = 3)]
+    #[arg(long, env = "TACT_TUNE_BRAND_REPEAT", default_value_t = 3, value_parser = super::flags::at_least_one)]
     pub brand_repeat: usize,
     /// Tokens per text while training (serving keeps --max-tokens).
     #[arg(long, env = "TACT_TUNE_MAX_TRAIN_TOKENS", default_value_t = 96)]
     pub max_train_tokens: usize,
     /// Upper encoder layers that get adapters (the ones below run once, in int8).
-    #[arg(long, env = "TACT_TUNE_LAYERS", default_value_t = 4)]
+    #[arg(long, env = "TACT_TUNE_LAYERS", default_value_t = 4, value_parser = super::flags::at_least_one)]
     pub layers: usize,
-    #[arg(long, env = "TACT_TUNE_RANK", default_value_t = 16)]
+    #[arg(long, env = "TACT_TUNE_RANK", default_value_t = 16, value_parser = super::flags::at_least_one)]
     pub rank: usize,
-    #[arg(long, env = "TACT_TUNE_ALPHA", default_value_t = 32.0)]
+    #[arg(long, env = "TACT_TUNE_ALPHA", default_value_t = 32.0, value_parser = super::flags::positive_f32)]
     pub alpha: f32,
     /// Dropout on the adapters' inputs.
-    #[arg(long, env = "TACT_TUNE_DROPOUT", default_value_t = 0.1)]
+    #[arg(long, env = "TACT_TUNE_DROPOUT", default_value_t = 0.1, value_parser = super::flags::fraction_f32)]
     pub dropout: f32,
-    #[arg(long, env = "TACT_TUNE_EPOCHS", default_value_t = 2)]
+    #[arg(long, env = "TACT_TUNE_EPOCHS", default_value_t = 2, value_parser = super::flags::at_least_one)]
     pub epochs: usize,
-    #[arg(long, env = "TACT_TUNE_BATCH_SIZE", default_value_t = 32)]
+    #[arg(long, env = "TACT_TUNE_BATCH_SIZE", default_value_t = 32, value_parser = super::flags::at_least_one)]
     pub batch_size: usize,
-    #[arg(long, env = "TACT_TUNE_LR_ADAPTERS", default_value_t = 5e-4)]
+    #[arg(long, env = "TACT_TUNE_LR_ADAPTERS", default_value_t = 5e-4, value_parser = super::flags::learning_rate)]
     pub lr_adapters: f64,
-    #[arg(long, env = "TACT_TUNE_LR_HEADS", default_value_t = 1e-3)]
+    #[arg(long, env = "TACT_TUNE_LR_HEADS", default_value_t = 1e-3, value_parser = super::flags::learning_rate)]
     pub lr_heads: f64,
     /// Share of the steps spent warming the learning rates up.
-    #[arg(long, env = "TACT_TUNE_WARMUP", default_value_t = 0.06)]
+    #[arg(long, env = "TACT_TUNE_WARMUP", default_value_t = 0.06, value_parser = super::flags::fraction)]
     pub warmup: f64,
     /// Gradient clipping (global norm).
-    #[arg(long, env = "TACT_TUNE_CLIP", default_value_t = 1.0)]
+    #[arg(long, env = "TACT_TUNE_CLIP", default_value_t = 1.0, value_parser = super::flags::positive)]
     pub clip: f64,
-    #[arg(long, env = "TACT_TUNE_WEIGHT_DECAY", default_value_t = 0.01)]
+    #[arg(long, env = "TACT_TUNE_WEIGHT_DECAY", default_value_t = 0.01, value_parser = super::flags::non_negative)]
     pub weight_decay: f64,
     /// Width of each head's hidden layer.
-    #[arg(long, env = "TACT_TUNE_HIDDEN", default_value_t = 256)]
+    #[arg(long, env = "TACT_TUNE_HIDDEN", default_value_t = 256, value_parser = super::flags::at_least_one)]
     pub hidden: usize,
     /// Weight of the corpora's binary labels' loss against each other head's.
-    #[arg(long, env = "TACT_TUNE_CORPUS_LABEL_WEIGHT", default_value_t = 0.5)]
+    #[arg(long, env = "TACT_TUNE_CORPUS_LABEL_WEIGHT", default_value_t = 0.5, value_parser = super::flags::non_negative_f32)]
     pub corpus_label_weight: f32,
     /// Epochs of the final heads' refit on the tuned encoder's vectors (best on calibration).
-    #[arg(long, env = "TACT_TUNE_HEAD_EPOCHS", default_value_t = 20)]
+    #[arg(long, env = "TACT_TUNE_HEAD_EPOCHS", default_value_t = 20, value_parser = super::flags::at_least_one)]
     pub head_epochs: usize,
     #[arg(long, env = "TACT_TUNE_SEED", default_value_t = 42)]
     pub seed: u64,
     /// Minutes between checkpoints (one is also written at every epoch's end).
-    #[arg(long, env = "TACT_TUNE_CHECKPOINT_MINUTES", default_value_t = 5.0)]
+    #[arg(long, env = "TACT_TUNE_CHECKPOINT_MINUTES", default_value_t = 5.0, value_parser = super::flags::non_negative)]
     pub checkpoint_minutes: f64,
     /// Stop (with a checkpoint) after this many steps; `--resume` goes on.
     #[arg(long, env = "TACT_TUNE_STOP_AFTER")]

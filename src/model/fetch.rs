@@ -74,6 +74,18 @@ pub enum FetchError {
         member: String,
         reason: String,
     },
+    /// The model directory (or a folder in it) cannot be made or written, so nothing can be
+    /// fetched into it.
+    #[error(
+        "cannot write to the model directory {dir} to fetch {file} ({path}: {cause}); point \
+         --model-dir / TACT_MODEL_DIR at a writable folder, or put {file} there by hand"
+    )]
+    ModelDirUnwritable {
+        dir: PathBuf,
+        file: &'static str,
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -137,13 +149,22 @@ fn verify(path: &Path, expected: &str) -> Result<(), FetchError> {
 }
 
 fn fetch(artifact: &Artifact, dir: &Path) -> Result<(), FetchError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let unwritable = |path: &Path| {
+        let path = path.to_path_buf();
+        move |cause| FetchError::ModelDirUnwritable {
+            dir: dir.to_path_buf(),
+            file: artifact.file_name,
+            path,
+            cause,
+        }
+    };
+    std::fs::create_dir_all(dir).map_err(unwritable(dir))?;
     let scratch = dir.join(format!(
         ".download-{}-{}",
         artifact.package,
         std::process::id()
     ));
-    std::fs::create_dir_all(&scratch).map_err(io_err(&scratch))?;
+    std::fs::create_dir_all(&scratch).map_err(unwritable(&scratch))?;
     let result = download_and_extract(artifact, dir, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     result
@@ -231,6 +252,31 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("delete it and run tact again"), "{err}");
+    }
+
+    #[test]
+    fn an_unwritable_model_directory_names_the_flag_and_its_variable() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Under a regular file no folder can be made, whoever runs the test (root too).
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let dir = file.join("tact");
+        let err = ensure(&TOKENIZER, &dir).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!(
+                "cannot write to the model directory {} to fetch tokenizer.json",
+                dir.display()
+            )),
+            "{message}"
+        );
+        assert!(
+            message.contains("--model-dir / TACT_MODEL_DIR"),
+            "{message}"
+        );
+        // The cause is in the message, once, and not also returned as the source.
+        assert_eq!(message.matches("Not a directory").count(), 1, "{message}");
+        assert!(std::error::Error::source(&err).is_none());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! a validation split after training so that a confidence of 0.8 is right about 80% of the
 //! time. The weights live in `models/heads.safetensors`, their description and temperatures in
 //! `models/heads.json`; both are written by `tact train` and committed, so running tact needs
-//! no training.
+//! no training. Heads with a non-finite weight or temperature are neither written ([`save`])
+//! nor loaded: they would answer every comment with NaN.
 
 use super::lora::{AdapterCard, Adapters};
 use super::ModelError;
@@ -13,6 +14,7 @@ use crate::comment::Scores;
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The committed heads, relative to the repository (and compiled into the binary).
@@ -182,9 +184,12 @@ impl Heads {
         let err = |path: PathBuf, message: String| ModelError::Heads { path, message };
         let card: HeadsCard =
             serde_json::from_str(json).map_err(|e| err(json_path.to_path_buf(), e.to_string()))?;
+        check_temperatures(json_path, &card.temperature)?;
         let weights_path = json_path.with_file_name("heads.safetensors");
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
+        let tensors = candle_core::safetensors::load_buffer(&weights, &Device::Cpu)
             .map_err(|e| err(weights_path.clone(), e.to_string()))?;
+        check_finite(&weights_path, &tensors)?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
         let nets = HeadNets::new(
             vb,
             card.embedding_dim,
@@ -257,6 +262,84 @@ impl Heads {
     }
 }
 
+/// Writes heads into `dir`: their adapters (when given), `heads.safetensors`, then
+/// `heads.json` last, since the card is what makes the directory loadable. Nothing is written
+/// when a weight or a temperature is not finite.
+pub fn save(
+    dir: &Path,
+    weights: &HashMap<String, Tensor>,
+    card: &HeadsCard,
+    adapters: Option<&Adapters>,
+) -> Result<(), ModelError> {
+    let weights_path = dir.join("heads.safetensors");
+    let json_path = dir.join("heads.json");
+    let refused = |e: ModelError| match e {
+        ModelError::Heads { path, message } => ModelError::Heads {
+            path,
+            message: format!("not written: {message}"),
+        },
+        other => other,
+    };
+    check_finite(&weights_path, weights).map_err(refused)?;
+    check_temperatures(&json_path, &card.temperature).map_err(refused)?;
+    if let Some(a) = adapters {
+        a.save(&dir.join(&a.card.file))?;
+    }
+    candle_core::safetensors::save(weights, &weights_path).map_err(|e| ModelError::Heads {
+        path: weights_path.clone(),
+        message: e.to_string(),
+    })?;
+    let json = serde_json::to_string_pretty(card).map_err(|e| ModelError::Heads {
+        path: json_path.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&json_path, json + "\n").map_err(|e| ModelError::Heads {
+        path: json_path,
+        message: e.to_string(),
+    })
+}
+
+/// An error naming the first tensor (by name) that holds a NaN or an infinity.
+fn check_finite(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<(), ModelError> {
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    for name in names {
+        let values = tensors[name]
+            .to_dtype(DType::F32)
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1::<f32>())?;
+        if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::Heads {
+                path: path.to_path_buf(),
+                message: format!(
+                    "tensor {name} holds a non-finite value ({} at index {at} of {})",
+                    values[at],
+                    values.len()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Every temperature finite and above 0 (the logits are divided by it).
+fn check_temperatures(path: &Path, t: &Temperatures) -> Result<(), ModelError> {
+    let named = [
+        ("intent", t.intent),
+        ("sentiment", t.sentiment),
+        ("abusive", t.abusive),
+        ("labels", t.labels),
+        ("follow_up", t.follow_up),
+    ];
+    match named.iter().find(|(_, v)| !(v.is_finite() && *v > 0.0)) {
+        Some((head, v)) => Err(ModelError::Heads {
+            path: path.to_path_buf(),
+            message: format!("temperature.{head} = {v}, but it must be a finite number above 0"),
+        }),
+        None => Ok(()),
+    }
+}
+
 fn softmax_rows(logits: &Tensor, temperature: f32) -> candle_core::Result<Vec<Vec<f32>>> {
     candle_nn::ops::softmax_last_dim(&(logits / temperature as f64)?)?.to_vec2()
 }
@@ -277,4 +360,107 @@ pub fn utc_date() -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed heads' tensors, one value of `name` replaced by `value`.
+    fn committed_with(name: &str, value: f32) -> HashMap<String, Tensor> {
+        let mut tensors =
+            candle_core::safetensors::load_buffer(HEADS_WEIGHTS, &Device::Cpu).unwrap();
+        let t = &tensors[name];
+        let mut v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        v[3] = value;
+        let poisoned = Tensor::from_vec(v, t.shape(), &Device::Cpu).unwrap();
+        tensors.insert(name.to_string(), poisoned);
+        tensors
+    }
+
+    fn card() -> HeadsCard {
+        serde_json::from_str(HEADS_JSON).unwrap()
+    }
+
+    #[test]
+    fn saved_heads_load_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let builtin = Heads::builtin().unwrap();
+        let tensors = candle_core::safetensors::load_buffer(HEADS_WEIGHTS, &Device::Cpu).unwrap();
+        save(dir.path(), &tensors, &card(), builtin.adapters.as_ref()).unwrap();
+        let loaded = Heads::load(dir.path()).unwrap();
+        let v = vec![vec![0.01f32; card().embedding_dim]];
+        assert_eq!(loaded.scores(&v).unwrap(), builtin.scores(&v).unwrap());
+    }
+
+    #[test]
+    fn heads_with_a_non_finite_weight_are_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = save(
+            dir.path(),
+            &committed_with("sentiment.out.weight", f32::NAN),
+            &card(),
+            None,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("heads.safetensors: not written: tensor sentiment.out.weight holds a non-finite value (NaN at index 3 of"), "{err}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+        let mut hot = card();
+        hot.temperature.abusive = 0.0;
+        let tensors = candle_core::safetensors::load_buffer(HEADS_WEIGHTS, &Device::Cpu).unwrap();
+        let err = save(dir.path(), &tensors, &hot, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("heads.json: not written: temperature.abusive = 0"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+    }
+
+    #[test]
+    fn heads_with_a_non_finite_weight_or_temperature_fail_to_load_naming_file_and_tensor() {
+        let dir = tempfile::tempdir().unwrap();
+        let weights = dir.path().join("heads.safetensors");
+        std::fs::write(dir.path().join("heads.json"), HEADS_JSON).unwrap();
+        candle_core::safetensors::save(
+            &committed_with("intent.hidden.weight", f32::INFINITY),
+            &weights,
+        )
+        .unwrap();
+        let err = Heads::load(dir.path()).err().expect("refused").to_string();
+        assert_eq!(
+            err,
+            format!(
+                "heads {}: tensor intent.hidden.weight holds a non-finite value (inf at index 3 of {})",
+                weights.display(),
+                card().embedding_dim * card().hidden_dim
+            )
+        );
+        candle_core::safetensors::save(&committed_with("intent.hidden.weight", 0.5), &weights)
+            .unwrap();
+        let mut cold = card();
+        cold.temperature.sentiment = -1.0;
+        let json = dir.path().join("heads.json");
+        std::fs::write(&json, serde_json::to_string(&cold).unwrap()).unwrap();
+        let err = Heads::load(dir.path()).err().expect("refused").to_string();
+        assert!(
+            err.starts_with(&format!(
+                "heads {}: temperature.sentiment = -1",
+                json.display()
+            )),
+            "{err}"
+        );
+    }
 }

@@ -68,48 +68,64 @@ pub struct TuneConfig {
 }
 
 impl TuneConfig {
-    /// Rejects settings that cannot train, with the flag named.
+    /// Rejects settings that cannot train, with the flag named (the ranges of
+    /// [`crate::train::limits`], which the command line also checks as it reads the flags).
     pub fn validate(&self) -> anyhow::Result<()> {
-        let positive = [
-            ("--lr-adapters", self.lr_adapters),
-            ("--lr-heads", self.lr_heads),
-            ("--clip", self.clip),
-            ("--alpha", self.alpha as f64),
+        use crate::train::limits;
+        let checks = [
+            (
+                "--lr-adapters",
+                limits::learning_rate(self.lr_adapters).map(drop),
+            ),
+            ("--lr-heads", limits::learning_rate(self.lr_heads).map(drop)),
+            ("--clip", limits::positive(self.clip).map(drop)),
+            ("--alpha", limits::positive(self.alpha as f64).map(drop)),
+            ("--dropout", limits::fraction(self.dropout as f64).map(drop)),
+            ("--warmup", limits::fraction(self.warmup).map(drop)),
+            (
+                "--weight-decay",
+                limits::non_negative(self.weight_decay).map(drop),
+            ),
+            (
+                "--corpus-label-weight",
+                limits::non_negative(self.corpus_label_weight as f64).map(drop),
+            ),
+            (
+                "--checkpoint-minutes",
+                limits::non_negative(self.checkpoint_minutes).map(drop),
+            ),
+            ("--epochs", limits::at_least_one(self.epochs).map(drop)),
+            (
+                "--batch-size",
+                limits::at_least_one(self.batch_size).map(drop),
+            ),
+            ("--rank", limits::at_least_one(self.rank).map(drop)),
+            ("--layers", limits::at_least_one(self.layers).map(drop)),
+            (
+                "--brand-repeat",
+                limits::at_least_one(self.brand_repeat).map(drop),
+            ),
+            ("--hidden", limits::at_least_one(self.hidden).map(drop)),
+            (
+                "--head-epochs",
+                limits::at_least_one(self.head_epochs).map(drop),
+            ),
+            (
+                "--max-per-source",
+                limits::at_least_one(self.max_per_source).map(drop),
+            ),
+            (
+                "--max-calib-per-source",
+                limits::at_least_one(self.max_calib_per_source).map(drop),
+            ),
         ];
-        for (flag, v) in positive {
-            anyhow::ensure!(
-                v.is_finite() && v > 0.0 && v < 1e3,
-                "{flag} must be a positive number below 1000, got {v}"
-            );
-        }
-        anyhow::ensure!(
-            (0.0..1.0).contains(&self.dropout),
-            "--dropout must be in [0, 1), got {}",
-            self.dropout
-        );
-        anyhow::ensure!(
-            (0.0..1.0).contains(&self.warmup),
-            "--warmup must be in [0, 1), got {}",
-            self.warmup
-        );
-        anyhow::ensure!(
-            self.weight_decay.is_finite() && self.weight_decay >= 0.0,
-            "--weight-decay must be ≥ 0"
-        );
-        for (flag, v) in [
-            ("--epochs", self.epochs),
-            ("--batch-size", self.batch_size),
-            ("--rank", self.rank),
-            ("--layers", self.layers),
-            ("--brand-repeat", self.brand_repeat),
-            ("--hidden", self.hidden),
-            ("--head-epochs", self.head_epochs),
-        ] {
-            anyhow::ensure!(v > 0, "{flag} must be at least 1");
+        for (flag, check) in checks {
+            check.map_err(|problem| anyhow::anyhow!("{flag} {problem}"))?;
         }
         anyhow::ensure!(
             self.max_train_tokens >= 3,
-            "--max-train-tokens must be at least 3"
+            "--max-train-tokens must be at least 3, got {}",
+            self.max_train_tokens
         );
         Ok(())
     }
@@ -227,18 +243,12 @@ fn keep_freed_memory() {
 
 pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> {
     cfg.validate()?;
+    // The models are written at the end of a long run: a bad --out is found out now.
+    crate::train::prepare_out_dir(&cfg.out_dir)?;
     keep_freed_memory();
     let started = Instant::now();
     let splits =
         crate::train::read_splits(&cfg.data, cfg.max_per_source, cfg.max_calib_per_source)?;
-    anyhow::ensure!(
-        !splits.train.is_empty(),
-        "no training records (every record is in the calibration or test split)"
-    );
-    anyhow::ensure!(
-        !splits.calib.is_empty(),
-        "no calibration records: the calibration split picks the epoch and the temperatures"
-    );
     let records: Vec<&Record> = splits.train.iter().chain(&splits.calib).collect();
     let (n_train, n_all) = (splits.train.len(), records.len());
     let run_id = cfg.digest(&splits.train);
@@ -458,8 +468,6 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             adapters: Some(adapters.clone()),
         },
     )?;
-    std::fs::create_dir_all(&cfg.out_dir)
-        .with_context(|| format!("creating {}", cfg.out_dir.display()))?;
     let refit = crate::train::run(
         &served,
         &crate::train::TrainConfig {
