@@ -1,7 +1,8 @@
 //! Load benchmark of a running `tact serve`: throughput and latency at fixed concurrencies
-//! with single-comment requests, one client sending batches for comparison, and an
-//! open-loop overload run at a multiple of the sustainable rate (which must answer 429s
-//! while the requests it admits keep their latency). Loopback only, bounded in time and
+//! with single-comment requests, one client sending batches for comparison, and open-loop
+//! overload runs at multiples of the sustainable rate (2× and 10× by default), which must
+//! answer 429s while the requests they admit keep their latency: the summary gives each one's
+//! goodput (answers per second) as a share of capacity, and the admitted requests' p99. Loopback only, bounded in time and
 //! count. Usage (docs/serve.md has the figures):
 //!
 //!     cargo bench --bench serve_load -- --url http://127.0.0.1:8080
@@ -30,9 +31,10 @@ struct Args {
     /// Comments per request of the single-client batch run (0: skip it).
     #[arg(long, default_value_t = 32)]
     batch: usize,
-    /// The overload run offers this many times the best single-comment throughput (0: skip).
-    #[arg(long, default_value_t = 10.0)]
-    overload_factor: f64,
+    /// Open-loop overload runs, each offering this many times the best single-comment
+    /// throughput of the closed-loop runs (empty: skip).
+    #[arg(long, value_delimiter = ',', default_value = "2,10")]
+    overload_factor: Vec<f64>,
     /// Bearer key, when the server has one.
     #[arg(long, env = "TACT_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
@@ -372,10 +374,29 @@ fn main() -> Result<(), String> {
                 .await
                 .print();
         }
-        if args.overload_factor > 0.0 && sustainable > 0.0 {
-            open_loop(&client, sustainable * args.overload_factor, args.seconds)
-                .await
-                .print();
+        let mut overloads = Vec::new();
+        for &factor in args.overload_factor.iter().filter(|&&f| f > 0.0) {
+            if sustainable > 0.0 {
+                let mut row = open_loop(&client, sustainable * factor, args.seconds).await;
+                row.print();
+                overloads.push((factor, row));
+            }
+        }
+        if !overloads.is_empty() {
+            println!();
+            println!("capacity (best closed-loop run): {sustainable:.0} comments/s");
+            println!("| offered | goodput (200s/s) | share of capacity | admitted p99 ms | 429s | 503s |");
+            println!("|---|---|---|---|---|---|");
+            for (factor, row) in &overloads {
+                println!(
+                    "| {factor}× | {:.0} | {:.0}% | {:.0} | {} | {} |",
+                    row.ok_per_second(),
+                    100.0 * row.ok_per_second() / sustainable,
+                    percentile(&row.outcomes.ok, 0.99),
+                    row.outcomes.refused.len(),
+                    row.outcomes.other.get(&503).copied().unwrap_or(0),
+                );
+            }
         }
         println!("load average after: {}", load_average());
         Ok(())
