@@ -525,3 +525,79 @@ fn threads_are_decided_as_the_service_decides_them() {
         assert_eq!(answer, serde_json::to_value(decided).unwrap());
     }
 }
+
+/// Runs a command expected to be refused: status 2, before any answer is written.
+fn refused(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("tact runs");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    stderr(&out)
+}
+
+#[test]
+fn an_output_that_is_the_input_is_refused_and_the_archive_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a.jsonl");
+    write_lines(&archive, &comments(3));
+    let before = std::fs::read(&archive).unwrap();
+    let soft = dir.path().join("soft.jsonl");
+    std::os::unix::fs::symlink(&archive, &soft).unwrap();
+    let hard = dir.path().join("hard.jsonl");
+    std::fs::hard_link(&archive, &hard).unwrap();
+    for output in [&archive, &soft, &hard] {
+        for mode in ["--overwrite", "--resume"] {
+            let err = refused(tact_score().arg(&archive).arg("-o").arg(output).arg(mode));
+            assert!(err.contains("is the input"), "{err}");
+            assert!(err.contains(&archive.display().to_string()), "{err}");
+            assert!(err.contains(&output.display().to_string()), "{err}");
+            assert_eq!(
+                std::fs::read(&archive).unwrap(),
+                before,
+                "{output:?} {mode}"
+            );
+        }
+    }
+    // stdout appended to the archive would read its own answers forever.
+    let append = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&archive)
+        .unwrap();
+    let err = refused(tact_score().arg(&archive).args(["-o", "-"]).stdout(append));
+    assert!(err.contains("(stdout)"), "{err}");
+    assert_eq!(std::fs::read(&archive).unwrap(), before);
+}
+
+#[test]
+fn a_full_disk_or_an_unwritable_output_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("archive.jsonl");
+    write_lines(&input, &comments(3));
+
+    let err = refused(tact_score().arg(&input).args(["-o", "/dev/full"]));
+    assert!(err.contains("writing /dev/full"), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+
+    // A directory where no file can be created (a file in the way works for root too).
+    let in_the_way = dir.path().join("not-a-dir");
+    std::fs::write(&in_the_way, "").unwrap();
+    let output = in_the_way.join("answers.jsonl");
+    let err = refused(tact_score().arg(&input).arg("-o").arg(&output));
+    assert!(
+        err.contains(&format!("writing {}", output.display())),
+        "{err}"
+    );
+
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // Root writes anywhere; the check means something only where the mode holds.
+    if std::fs::write(locked.join("probe"), "").is_err() {
+        let output = locked.join("answers.jsonl");
+        let err = refused(tact_score().arg(&input).arg("-o").arg(&output));
+        assert!(
+            err.contains(&format!("writing {}", output.display())),
+            "{err}"
+        );
+        assert!(err.contains("Permission denied"), "{err}");
+    }
+}

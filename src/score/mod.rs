@@ -5,13 +5,15 @@
 //! records and tokenises them ([`input`]); the model thread takes a window of them, runs
 //! batches grouped by token length to cut padding and decides each comment with the
 //! playbook, exactly as the service does; the writer puts answers back in input order and
-//! writes them ([`output`]). `--resume` continues an interrupted output ([`resume`]). A summary
+//! writes them ([`output`]). An output that is the input is refused first ([`same_file`]).
+//! `--resume` continues an interrupted output ([`resume`]). A summary
 //! goes to stderr at the end ([`summary`]); docs/score.md has the figures.
 
 pub mod answer;
 pub mod input;
 pub mod output;
 pub mod resume;
+pub mod same_file;
 pub mod summary;
 
 use crate::classify::length_sorted_batches;
@@ -110,7 +112,9 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         .output_format
         .unwrap_or_else(|| OutputFormat::from_path(&args.output));
 
-    // Everything that can refuse the run does so before the model is loaded.
+    // Everything that can refuse the run does so before the model is loaded, and before
+    // anything is opened for writing.
+    same_file::refuse_output_that_is_input(&args.input, &args.output)?;
     let prefix = if stdout {
         anyhow::ensure!(!args.resume, "--resume needs an output file, not stdout");
         None
@@ -155,6 +159,11 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         Box::new(open_output(&args.output, prefix)?)
     };
+    let output_name = if stdout {
+        "stdout".to_string()
+    } else {
+        args.output.display().to_string()
+    };
     let write_header = prefix.is_none_or(|p| !p.has_header);
     let progress = std::io::stderr()
         .is_terminal()
@@ -168,7 +177,8 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         writer,
         args.window,
         args.model.batch_size.max(1),
-    )?;
+    )
+    .with_context(|| format!("writing {output_name}"))?;
     let summary = Summary {
         tally,
         resumed_after: answered,
