@@ -601,3 +601,139 @@ fn a_full_disk_or_an_unwritable_output_names_the_file() {
         assert!(err.contains("Permission denied"), "{err}");
     }
 }
+
+#[test]
+fn a_huge_line_is_answered_line_too_long_and_the_rest_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("archive.jsonl");
+    let mut lines = comments(3);
+    let huge = serde_json::json!({"id": "huge", "text": "spam ".repeat(400_000)}).to_string();
+    lines.insert(1, huge);
+    write_lines(&input, &lines);
+    let output = dir.path().join("answers.jsonl");
+    let out = run(tact_score().arg(&input).arg("-o").arg(&output));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = answers(&output);
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[1]["line"], 2);
+    assert_eq!(got[1]["error"]["code"], "line_too_long", "{}", got[1]);
+    assert!(got[1]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("over the cap of 1048576 (--max-line-bytes)"));
+    for (answer, id) in [(&got[0], "c-1"), (&got[2], "c-2"), (&got[3], "c-3")] {
+        assert_eq!(answer["id"], id);
+        assert!(answer["action"].is_string(), "{answer}");
+    }
+
+    // /dev/zero cut to 8 MB: one line with no newline at all, answered, and the run ends.
+    let zeros = dir.path().join("zeros.jsonl");
+    std::fs::write(&zeros, vec![0u8; 8 << 20]).unwrap();
+    let output = dir.path().join("zeros.out.jsonl");
+    let out = run(tact_score()
+        .arg(&zeros)
+        .arg("-o")
+        .arg(&output)
+        .args(["--max-line-bytes", "65536"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = answers(&output);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["error"]["code"], "line_too_long");
+    assert!(got[0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("8388608 bytes"));
+}
+
+#[test]
+fn an_unclosed_csv_quote_swallows_no_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.csv");
+    let mut data = String::from("id,text\n");
+    for i in 1..=15 {
+        if i == 5 {
+            data.push_str("5,\"I ordered two, got one\n");
+        } else {
+            data.push_str(&format!("{i},\"Where is order {i}, please?\"\n"));
+        }
+    }
+    std::fs::write(&input, &data).unwrap();
+    let output = dir.path().join("answers.jsonl");
+    let out = run(tact_score().arg(&input).arg("-o").arg(&output));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = answers(&output);
+    assert_eq!(got.len(), 15, "one answer per row");
+    for (i, answer) in got.iter().enumerate() {
+        let n = i as u64 + 1;
+        assert_eq!(answer["line"], n);
+        assert_eq!(answer["source_line"], n + 1);
+        assert_eq!(answer["id"], n.to_string());
+        if n == 5 {
+            assert_eq!(answer["error"]["code"], "bad_quote", "{answer}");
+        } else {
+            assert!(answer["action"].is_string(), "{answer}");
+        }
+    }
+}
+
+#[test]
+fn a_byte_order_mark_before_json_lines_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("archive.jsonl");
+    let lines = comments(2);
+    std::fs::write(&input, format!("\u{feff}{}\n{}\n", lines[0], lines[1])).unwrap();
+    let output = dir.path().join("answers.jsonl");
+    run(tact_score().arg(&input).arg("-o").arg(&output));
+    let ids: Vec<String> = vec!["c-1".into(), "c-2".into()];
+    let got = answers(&output);
+    assert_answers_every_line_once(&got, &ids);
+    assert!(got[0]["action"].is_string(), "{}", got[0]);
+}
+
+#[test]
+fn semicolon_and_tab_separated_csv_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [
+        ("1", "Bună, comanda nu a ajuns"),
+        ("2", "Здравейте; кога отваряте?"),
+        ("3", "Thanks, all good"),
+    ];
+    for (name, delimiter, given) in [
+        ("semicolon.csv", ";", None),
+        ("tab.csv", "\t", Some("tab")),
+        ("tab-env.csv", "\t", None),
+    ] {
+        let input = dir.path().join(name);
+        let mut data = format!("id{delimiter}text\n");
+        for (id, text) in rows {
+            data.push_str(&format!("{id}{delimiter}\"{text}\"\n"));
+        }
+        std::fs::write(&input, data).unwrap();
+        let output = dir.path().join(format!("{name}.jsonl"));
+        let mut cmd = tact_score();
+        cmd.arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .env_remove("TACT_SCORE_DELIMITER");
+        if let Some(flag) = given {
+            cmd.args(["--delimiter", flag]);
+        }
+        if name == "tab-env.csv" {
+            cmd.env("TACT_SCORE_DELIMITER", "tab");
+        }
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let got = answers(&output);
+        assert_eq!(got.len(), 3, "{name}");
+        for (answer, (id, _)) in got.iter().zip(rows) {
+            assert_eq!(answer["id"], id, "{name}: {answer}");
+            assert!(answer["action"].is_string(), "{name}: {answer}");
+        }
+    }
+    let err = refused(
+        tact_score()
+            .arg(dir.path().join("tab.csv"))
+            .args(["--delimiter", "|"]),
+    );
+    assert!(err.contains("--delimiter"), "{err}");
+}

@@ -2,15 +2,18 @@
 //! flat memory, and answers each input record with exactly one output record, in order.
 //!
 //! Three threads overlap, joined by bounded channels so nothing piles up: the reader parses
-//! records and tokenises them ([`input`]); the model thread takes a window of them, runs
-//! batches grouped by token length to cut padding and decides each comment with the
-//! playbook, exactly as the service does; the writer puts answers back in input order and
-//! writes them ([`output`]). An output that is the input is refused first ([`same_file`]).
-//! `--resume` continues an interrupted output ([`resume`]). A summary
-//! goes to stderr at the end ([`summary`]); docs/score.md has the figures.
+//! records ([`input`], [`csv_input`], lines capped by [`lines`]) and tokenises them; the model
+//! thread takes a window of them, runs batches grouped by token length to cut padding and
+//! decides each comment with the playbook, exactly as the service does; the writer puts answers
+//! back in input order and writes them ([`output`]). Before any of it, an output that is the
+//! input is refused ([`same_file`]). `--resume` continues an interrupted output ([`resume`]).
+//! A summary goes to stderr at the end ([`summary`]); docs/score.md has the figures and the
+//! limits.
 
 pub mod answer;
+pub mod csv_input;
 pub mod input;
+pub mod lines;
 pub mod output;
 pub mod resume;
 pub mod same_file;
@@ -23,8 +26,9 @@ use crate::pipeline::{Pipeline, Prepared};
 use answer::Answer;
 use anyhow::{bail, Context};
 use clap::Args;
+use csv_input::{CsvColumns, CsvLimits, CsvReader};
 use indicatif::{ProgressBar, ProgressStyle};
-use input::{CsvColumns, ErrorCode, InputFormat, LineError, RecordReader};
+use input::{Delimiter, ErrorCode, InputFormat, JsonLinesReader, LineError, Reading, RecordReader};
 use output::{OrderedWriter, OutputFormat};
 use rayon::prelude::*;
 use resume::CleanPrefix;
@@ -69,6 +73,17 @@ pub struct ScoreArgs {
     /// Exit with status 1 when any record could not be decided (every record is still answered).
     #[arg(long, env = "TACT_SCORE_STRICT")]
     pub strict: bool,
+    /// CSV field delimiter: `,`, `;` or `tab` (default: sniffed from the header line).
+    #[arg(long, env = "TACT_SCORE_DELIMITER", value_parser = Delimiter::parse)]
+    pub delimiter: Option<Delimiter>,
+    /// The longest line (and CSV record) read, in bytes; a longer one is answered
+    /// `line_too_long` without being held in memory.
+    #[arg(long, default_value_t = 1 << 20, env = "TACT_SCORE_MAX_LINE_BYTES")]
+    pub max_line_bytes: usize,
+    /// The most physical lines one CSV record may span (inside quotes); past it, the quote is
+    /// taken as never closed and the record answered `bad_quote`.
+    #[arg(long, default_value_t = 100, env = "TACT_SCORE_MAX_RECORD_LINES")]
+    pub max_record_lines: u64,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Comments the model thread sorts by length at a time. Larger cuts padding (at 2048 the
@@ -103,6 +118,14 @@ impl Ready {
 /// an `Err` (status 2) when the input cannot be read or the output cannot be written.
 pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.window > 0, "--window must be at least 1");
+    anyhow::ensure!(
+        args.max_line_bytes > 0,
+        "--max-line-bytes must be at least 1"
+    );
+    anyhow::ensure!(
+        args.max_record_lines > 0,
+        "--max-record-lines must be at least 1"
+    );
     let stdin = args.input.as_os_str() == "-";
     let stdout = args.output.as_os_str() == "-";
     let input_format = args
@@ -121,25 +144,30 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         existing_output(&args.output, output_format, args.resume, args.overwrite)?
     };
+    let reading_input = || format!("reading {}", args.input.display());
     let (input, input_bytes): (Box<dyn BufRead + Send>, Option<u64>) = if stdin {
         let reader = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
         (Box::new(reader), None)
     } else {
-        let file =
-            File::open(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
+        let file = File::open(&args.input).with_context(reading_input)?;
         let size = file.metadata().ok().map(|m| m.len());
         (
             Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
             size,
         )
     };
+    let reading = Reading {
+        format: input_format,
+        delimiter: args.delimiter,
+        max_line_bytes: args.max_line_bytes,
+        max_record_lines: args.max_record_lines,
+    };
     let columns = CsvColumns {
         text: args.text_column.clone(),
         id: args.id_column.clone(),
         author: args.author_column.clone(),
     };
-    let mut reader = input::open(input, input_format, &columns)
-        .with_context(|| format!("reading {}", args.input.display()))?;
+    let mut reader = open_reader(input, &reading, &columns).with_context(reading_input)?;
     let answered = prefix.map_or(0, |p| p.answered);
     let skipped = reader.skip(answered)?;
     if skipped < answered {
@@ -223,6 +251,26 @@ fn existing_output(
         );
     }
     resume::clean_prefix(path, format).map(Some)
+}
+
+/// The reader for the input's format.
+fn open_reader(
+    input: Box<dyn BufRead + Send>,
+    reading: &Reading,
+    columns: &CsvColumns,
+) -> anyhow::Result<Box<dyn RecordReader>> {
+    Ok(match reading.format {
+        InputFormat::Jsonl => Box::new(JsonLinesReader::new(input, reading.max_line_bytes)),
+        InputFormat::Csv => Box::new(CsvReader::new(
+            input,
+            columns,
+            reading.delimiter,
+            CsvLimits {
+                max_bytes: reading.max_line_bytes,
+                max_lines: reading.max_record_lines,
+            },
+        )?),
+    })
 }
 
 /// Opens the output: cut to its clean prefix when resuming, created afresh otherwise.
