@@ -567,42 +567,6 @@ fn an_output_that_is_the_input_is_refused_and_the_archive_kept() {
 }
 
 #[test]
-fn a_full_disk_or_an_unwritable_output_names_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("archive.jsonl");
-    write_lines(&input, &comments(3));
-
-    let err = refused(tact_score().arg(&input).args(["-o", "/dev/full"]));
-    assert!(err.contains("writing /dev/full"), "{err}");
-    assert!(err.contains("No space left on device"), "{err}");
-
-    // A directory where no file can be created (a file in the way works for root too).
-    let in_the_way = dir.path().join("not-a-dir");
-    std::fs::write(&in_the_way, "").unwrap();
-    let output = in_the_way.join("answers.jsonl");
-    let err = refused(tact_score().arg(&input).arg("-o").arg(&output));
-    assert!(
-        err.contains(&format!("writing {}", output.display())),
-        "{err}"
-    );
-
-    let locked = dir.path().join("locked");
-    std::fs::create_dir(&locked).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
-    // Root writes anywhere; the check means something only where the mode holds.
-    if std::fs::write(locked.join("probe"), "").is_err() {
-        let output = locked.join("answers.jsonl");
-        let err = refused(tact_score().arg(&input).arg("-o").arg(&output));
-        assert!(
-            err.contains(&format!("writing {}", output.display())),
-            "{err}"
-        );
-        assert!(err.contains("Permission denied"), "{err}");
-    }
-}
-
-#[test]
 fn a_huge_line_is_answered_line_too_long_and_the_rest_decided() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("archive.jsonl");
@@ -677,6 +641,78 @@ fn an_unclosed_csv_quote_swallows_no_record() {
 }
 
 #[test]
+fn resume_refuses_another_input_of_the_same_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("monday.jsonl");
+    write_lines(&first, &comments(12));
+    // Tuesday's export: as many lines, as many bytes, other comments.
+    let second = dir.path().join("tuesday.jsonl");
+    let tuesday: Vec<String> = comments(12)
+        .iter()
+        .map(|l| l.replace("Cluj", "Iasi").replace("lol", "wow"))
+        .collect();
+    write_lines(&second, &tuesday);
+    assert_eq!(
+        std::fs::metadata(&first).unwrap().len(),
+        std::fs::metadata(&second).unwrap().len()
+    );
+    let output = dir.path().join("answers.jsonl");
+    run(tact_score().arg(&first).arg("-o").arg(&output));
+    let full = std::fs::read_to_string(&output).unwrap();
+    let half: String = full.lines().take(6).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&output, &half).unwrap();
+
+    let err = refused(
+        tact_score()
+            .arg(&second)
+            .arg("-o")
+            .arg(&output)
+            .arg("--resume"),
+    );
+    assert!(
+        err.contains("monday.jsonl") && err.contains("tuesday.jsonl"),
+        "{err}"
+    );
+    assert!(err.contains("SHA-256 of the first 64 KiB"), "{err}");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), half);
+
+    // Read otherwise (another line cap can answer other lines), refused too.
+    let err = refused(tact_score().arg(&first).arg("-o").arg(&output).args([
+        "--resume",
+        "--max-line-bytes",
+        "4096",
+    ]));
+    assert!(
+        err.contains("--max-line-bytes 1048576 then, 4096 now"),
+        "{err}"
+    );
+
+    // The input it answers resumes.
+    let out = run(tact_score()
+        .arg(&first)
+        .arg("-o")
+        .arg(&output)
+        .arg("--resume"));
+    assert!(stderr(&out).contains("lines 1-6 were already answered"));
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), full);
+
+    // Without the record of its input, an output is not resumed.
+    std::fs::remove_file(dir.path().join("answers.jsonl.tact-score.json")).unwrap();
+    std::fs::write(&output, &half).unwrap();
+    let err = refused(
+        tact_score()
+            .arg(&first)
+            .arg("-o")
+            .arg(&output)
+            .arg("--resume"),
+    );
+    assert!(
+        err.contains("answers.jsonl.tact-score.json is missing"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_byte_order_mark_before_json_lines_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("archive.jsonl");
@@ -736,4 +772,40 @@ fn semicolon_and_tab_separated_csv_are_read() {
             .args(["--delimiter", "|"]),
     );
     assert!(err.contains("--delimiter"), "{err}");
+}
+
+#[test]
+fn a_full_disk_or_an_unwritable_output_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("archive.jsonl");
+    write_lines(&input, &comments(3));
+
+    let err = refused(tact_score().arg(&input).args(["-o", "/dev/full"]));
+    assert!(err.contains("writing /dev/full"), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+
+    // A directory where no file can be created (a file in the way works for root too).
+    let in_the_way = dir.path().join("not-a-dir");
+    std::fs::write(&in_the_way, "").unwrap();
+    let output = in_the_way.join("answers.jsonl");
+    let err = refused(tact_score().arg(&input).arg("-o").arg(&output));
+    assert!(
+        err.contains(&format!("writing {}", output.display())),
+        "{err}"
+    );
+
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // Root writes anywhere; the check means something only where the mode holds.
+    if std::fs::write(locked.join("probe"), "").is_err() {
+        let output = locked.join("answers.jsonl");
+        let err = refused(tact_score().arg(&input).arg("-o").arg(&output));
+        assert!(
+            err.contains(&format!("writing {}", output.display())),
+            "{err}"
+        );
+        assert!(err.contains("Permission denied"), "{err}");
+    }
 }

@@ -6,12 +6,13 @@
 //! thread takes a window of them, runs batches grouped by token length to cut padding and
 //! decides each comment with the playbook, exactly as the service does; the writer puts answers
 //! back in input order and writes them ([`output`]). Before any of it, an output that is the
-//! input is refused ([`same_file`]). `--resume` continues an interrupted output ([`resume`]).
-//! A summary goes to stderr at the end ([`summary`]); docs/score.md has the figures and the
-//! limits.
+//! input is refused ([`same_file`]). `--resume` continues an interrupted output ([`resume`]) of
+//! the same input ([`fingerprint`]). A summary goes to stderr at the end ([`summary`]);
+//! docs/score.md has the figures and the limits.
 
 pub mod answer;
 pub mod csv_input;
+pub mod fingerprint;
 pub mod input;
 pub mod lines;
 pub mod output;
@@ -27,13 +28,14 @@ use answer::Answer;
 use anyhow::{bail, Context};
 use clap::Args;
 use csv_input::{CsvColumns, CsvLimits, CsvReader};
+use fingerprint::InputFingerprint;
 use indicatif::{ProgressBar, ProgressStyle};
 use input::{Delimiter, ErrorCode, InputFormat, JsonLinesReader, LineError, Reading, RecordReader};
 use output::{OrderedWriter, OutputFormat};
 use rayon::prelude::*;
 use resume::CleanPrefix;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -145,17 +147,18 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         existing_output(&args.output, output_format, args.resume, args.overwrite)?
     };
     let reading_input = || format!("reading {}", args.input.display());
-    let (input, input_bytes): (Box<dyn BufRead + Send>, Option<u64>) = if stdin {
-        let reader = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
-        (Box::new(reader), None)
+    let (mut raw, input_bytes): (Box<dyn Read + Send>, Option<u64>) = if stdin {
+        (Box::new(std::io::stdin()), None)
     } else {
         let file = File::open(&args.input).with_context(reading_input)?;
-        let size = file.metadata().ok().map(|m| m.len());
-        (
-            Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
-            size,
-        )
+        let size = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        (Box::new(file), size)
     };
+    let head = fingerprint::read_head(&mut raw).with_context(reading_input)?;
     let reading = Reading {
         format: input_format,
         delimiter: args.delimiter,
@@ -167,7 +170,17 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         id: args.id_column.clone(),
         author: args.author_column.clone(),
     };
+    let input = std::io::Cursor::new(head.clone()).chain(raw);
+    let input = Box::new(std::io::BufReader::with_capacity(1 << 20, input));
     let mut reader = open_reader(input, &reading, &columns).with_context(reading_input)?;
+    let reading = Reading {
+        delimiter: reader.delimiter(),
+        ..reading
+    };
+    let fingerprint = InputFingerprint::new(&args.input, input_bytes, &head, &reading);
+    if prefix.is_some() {
+        fingerprint.check(&args.output)?;
+    }
     let answered = prefix.map_or(0, |p| p.answered);
     let skipped = reader.skip(answered)?;
     if skipped < answered {
@@ -185,7 +198,7 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let out: Box<dyn Write + Send> = if stdout {
         Box::new(std::io::stdout())
     } else {
-        Box::new(open_output(&args.output, prefix)?)
+        Box::new(open_output(&args.output, prefix, &fingerprint)?)
     };
     let output_name = if stdout {
         "stdout".to_string()
@@ -273,8 +286,13 @@ fn open_reader(
     })
 }
 
-/// Opens the output: cut to its clean prefix when resuming, created afresh otherwise.
-fn open_output(path: &Path, prefix: Option<CleanPrefix>) -> anyhow::Result<File> {
+/// Opens the output: cut to its clean prefix when resuming, created afresh otherwise, with
+/// the input it answers recorded beside it (for a regular file: a device cannot be resumed).
+fn open_output(
+    path: &Path,
+    prefix: Option<CleanPrefix>,
+    fingerprint: &InputFingerprint,
+) -> anyhow::Result<File> {
     let context = || format!("writing {}", path.display());
     match prefix {
         Some(prefix) => {
@@ -285,7 +303,13 @@ fn open_output(path: &Path, prefix: Option<CleanPrefix>) -> anyhow::Result<File>
             file.set_len(prefix.bytes).with_context(context)?;
             Ok(file)
         }
-        None => File::create(path).with_context(context),
+        None => {
+            let file = File::create(path).with_context(context)?;
+            if file.metadata().with_context(context)?.is_file() {
+                fingerprint.write(path)?;
+            }
+            Ok(file)
+        }
     }
 }
 
