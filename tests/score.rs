@@ -525,3 +525,287 @@ fn threads_are_decided_as_the_service_decides_them() {
         assert_eq!(answer, serde_json::to_value(decided).unwrap());
     }
 }
+
+/// Runs a command expected to be refused: status 2, before any answer is written.
+fn refused(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("tact runs");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    stderr(&out)
+}
+
+#[test]
+fn an_output_that_is_the_input_is_refused_and_the_archive_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a.jsonl");
+    write_lines(&archive, &comments(3));
+    let before = std::fs::read(&archive).unwrap();
+    let soft = dir.path().join("soft.jsonl");
+    std::os::unix::fs::symlink(&archive, &soft).unwrap();
+    let hard = dir.path().join("hard.jsonl");
+    std::fs::hard_link(&archive, &hard).unwrap();
+    for output in [&archive, &soft, &hard] {
+        for mode in ["--overwrite", "--resume"] {
+            let err = refused(tact_score().arg(&archive).arg("-o").arg(output).arg(mode));
+            assert!(err.contains("is the input"), "{err}");
+            assert!(err.contains(&archive.display().to_string()), "{err}");
+            assert!(err.contains(&output.display().to_string()), "{err}");
+            assert_eq!(
+                std::fs::read(&archive).unwrap(),
+                before,
+                "{output:?} {mode}"
+            );
+        }
+    }
+    // stdout appended to the archive would read its own answers forever.
+    let append = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&archive)
+        .unwrap();
+    let err = refused(tact_score().arg(&archive).args(["-o", "-"]).stdout(append));
+    assert!(err.contains("(stdout)"), "{err}");
+    assert_eq!(std::fs::read(&archive).unwrap(), before);
+}
+
+#[test]
+fn a_huge_line_is_answered_line_too_long_and_the_rest_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("archive.jsonl");
+    let mut lines = comments(3);
+    let huge = serde_json::json!({"id": "huge", "text": "spam ".repeat(400_000)}).to_string();
+    lines.insert(1, huge);
+    write_lines(&input, &lines);
+    let output = dir.path().join("answers.jsonl");
+    let out = run(tact_score().arg(&input).arg("-o").arg(&output));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = answers(&output);
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[1]["line"], 2);
+    assert_eq!(got[1]["error"]["code"], "line_too_long", "{}", got[1]);
+    assert!(got[1]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("over the cap of 1048576 (--max-line-bytes)"));
+    for (answer, id) in [(&got[0], "c-1"), (&got[2], "c-2"), (&got[3], "c-3")] {
+        assert_eq!(answer["id"], id);
+        assert!(answer["action"].is_string(), "{answer}");
+    }
+
+    // /dev/zero cut to 8 MB: one line with no newline at all, answered, and the run ends.
+    let zeros = dir.path().join("zeros.jsonl");
+    std::fs::write(&zeros, vec![0u8; 8 << 20]).unwrap();
+    let output = dir.path().join("zeros.out.jsonl");
+    let out = run(tact_score()
+        .arg(&zeros)
+        .arg("-o")
+        .arg(&output)
+        .args(["--max-line-bytes", "65536"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = answers(&output);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["error"]["code"], "line_too_long");
+    assert!(got[0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("8388608 bytes"));
+}
+
+#[test]
+fn an_unclosed_csv_quote_swallows_no_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.csv");
+    let mut data = String::from("id,text\n");
+    for i in 1..=15 {
+        if i == 5 {
+            data.push_str("5,\"I ordered two, got one\n");
+        } else {
+            data.push_str(&format!("{i},\"Where is order {i}, please?\"\n"));
+        }
+    }
+    std::fs::write(&input, &data).unwrap();
+    let output = dir.path().join("answers.jsonl");
+    let out = run(tact_score().arg(&input).arg("-o").arg(&output));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = answers(&output);
+    assert_eq!(got.len(), 15, "one answer per row");
+    for (i, answer) in got.iter().enumerate() {
+        let n = i as u64 + 1;
+        assert_eq!(answer["line"], n);
+        assert_eq!(answer["source_line"], n + 1);
+        assert_eq!(answer["id"], n.to_string());
+        if n == 5 {
+            assert_eq!(answer["error"]["code"], "bad_quote", "{answer}");
+        } else {
+            assert!(answer["action"].is_string(), "{answer}");
+        }
+    }
+}
+
+#[test]
+fn resume_refuses_another_input_of_the_same_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("monday.jsonl");
+    write_lines(&first, &comments(12));
+    // Tuesday's export: as many lines, as many bytes, other comments.
+    let second = dir.path().join("tuesday.jsonl");
+    let tuesday: Vec<String> = comments(12)
+        .iter()
+        .map(|l| l.replace("Cluj", "Iasi").replace("lol", "wow"))
+        .collect();
+    write_lines(&second, &tuesday);
+    assert_eq!(
+        std::fs::metadata(&first).unwrap().len(),
+        std::fs::metadata(&second).unwrap().len()
+    );
+    let output = dir.path().join("answers.jsonl");
+    run(tact_score().arg(&first).arg("-o").arg(&output));
+    let full = std::fs::read_to_string(&output).unwrap();
+    let half: String = full.lines().take(6).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&output, &half).unwrap();
+
+    let err = refused(
+        tact_score()
+            .arg(&second)
+            .arg("-o")
+            .arg(&output)
+            .arg("--resume"),
+    );
+    assert!(
+        err.contains("monday.jsonl") && err.contains("tuesday.jsonl"),
+        "{err}"
+    );
+    assert!(err.contains("SHA-256 of the first 64 KiB"), "{err}");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), half);
+
+    // Read otherwise (another line cap can answer other lines), refused too.
+    let err = refused(tact_score().arg(&first).arg("-o").arg(&output).args([
+        "--resume",
+        "--max-line-bytes",
+        "4096",
+    ]));
+    assert!(
+        err.contains("--max-line-bytes 1048576 then, 4096 now"),
+        "{err}"
+    );
+
+    // The input it answers resumes.
+    let out = run(tact_score()
+        .arg(&first)
+        .arg("-o")
+        .arg(&output)
+        .arg("--resume"));
+    assert!(stderr(&out).contains("lines 1-6 were already answered"));
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), full);
+
+    // Without the record of its input, an output is not resumed.
+    std::fs::remove_file(dir.path().join("answers.jsonl.tact-score.json")).unwrap();
+    std::fs::write(&output, &half).unwrap();
+    let err = refused(
+        tact_score()
+            .arg(&first)
+            .arg("-o")
+            .arg(&output)
+            .arg("--resume"),
+    );
+    assert!(
+        err.contains("answers.jsonl.tact-score.json is missing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_before_json_lines_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("archive.jsonl");
+    let lines = comments(2);
+    std::fs::write(&input, format!("\u{feff}{}\n{}\n", lines[0], lines[1])).unwrap();
+    let output = dir.path().join("answers.jsonl");
+    run(tact_score().arg(&input).arg("-o").arg(&output));
+    let ids: Vec<String> = vec!["c-1".into(), "c-2".into()];
+    let got = answers(&output);
+    assert_answers_every_line_once(&got, &ids);
+    assert!(got[0]["action"].is_string(), "{}", got[0]);
+}
+
+#[test]
+fn semicolon_and_tab_separated_csv_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [
+        ("1", "Bună, comanda nu a ajuns"),
+        ("2", "Здравейте; кога отваряте?"),
+        ("3", "Thanks, all good"),
+    ];
+    for (name, delimiter, given) in [
+        ("semicolon.csv", ";", None),
+        ("tab.csv", "\t", Some("tab")),
+        ("tab-env.csv", "\t", None),
+    ] {
+        let input = dir.path().join(name);
+        let mut data = format!("id{delimiter}text\n");
+        for (id, text) in rows {
+            data.push_str(&format!("{id}{delimiter}\"{text}\"\n"));
+        }
+        std::fs::write(&input, data).unwrap();
+        let output = dir.path().join(format!("{name}.jsonl"));
+        let mut cmd = tact_score();
+        cmd.arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .env_remove("TACT_SCORE_DELIMITER");
+        if let Some(flag) = given {
+            cmd.args(["--delimiter", flag]);
+        }
+        if name == "tab-env.csv" {
+            cmd.env("TACT_SCORE_DELIMITER", "tab");
+        }
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let got = answers(&output);
+        assert_eq!(got.len(), 3, "{name}");
+        for (answer, (id, _)) in got.iter().zip(rows) {
+            assert_eq!(answer["id"], id, "{name}: {answer}");
+            assert!(answer["action"].is_string(), "{name}: {answer}");
+        }
+    }
+    let err = refused(
+        tact_score()
+            .arg(dir.path().join("tab.csv"))
+            .args(["--delimiter", "|"]),
+    );
+    assert!(err.contains("--delimiter"), "{err}");
+}
+
+#[test]
+fn a_full_disk_or_an_unwritable_output_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("archive.jsonl");
+    write_lines(&input, &comments(3));
+
+    let err = refused(tact_score().arg(&input).args(["-o", "/dev/full"]));
+    assert!(err.contains("writing /dev/full"), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+
+    // A directory where no file can be created (a file in the way works for root too).
+    let in_the_way = dir.path().join("not-a-dir");
+    std::fs::write(&in_the_way, "").unwrap();
+    let output = in_the_way.join("answers.jsonl");
+    let err = refused(tact_score().arg(&input).arg("-o").arg(&output));
+    assert!(
+        err.contains(&format!("writing {}", output.display())),
+        "{err}"
+    );
+
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // Root writes anywhere; the check means something only where the mode holds.
+    if std::fs::write(locked.join("probe"), "").is_err() {
+        let output = locked.join("answers.jsonl");
+        let err = refused(tact_score().arg(&input).arg("-o").arg(&output));
+        assert!(
+            err.contains(&format!("writing {}", output.display())),
+            "{err}"
+        );
+        assert!(err.contains("Permission denied"), "{err}");
+    }
+}

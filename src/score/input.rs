@@ -1,11 +1,13 @@
-//! Reading an archive: JSON Lines of SPEC §4 objects or CSV with a header, one record at a
-//! time, into a [`Comment`] or the reason the record could not be read ([`LineError`]).
-//! Nothing is held beyond the current record, so any archive size reads in flat memory.
+//! Reading an archive: what a record is, why one could not be read ([`LineError`], the error
+//! codes of the output), the input formats and how they are read, and the JSON Lines reader;
+//! the CSV reader is `csv_input`. Lines are read with the cap of `lines`, and nothing is held
+//! beyond the current record, so any archive reads in flat memory.
 //!
 //! Record numbers start at 1. In JSON Lines a record is a physical line (a blank one is a bad
 //! record, not skipped); in CSV it is a data record after the header, which may span several
 //! physical lines, so each record also carries the physical line it starts on.
 
+use super::lines::{Line, LineReader};
 use crate::comment::Comment;
 use serde::Serialize;
 use std::io::BufRead;
@@ -26,6 +28,10 @@ pub enum ErrorCode {
     WrongType,
     /// A CSV record with more or fewer fields than the header (often an unquoted comma).
     FieldCount,
+    /// A line longer than `--max-line-bytes`; skipped without being held.
+    LineTooLong,
+    /// A CSV record whose quoted field does not close properly (see `csv_input`).
+    BadQuote,
     /// The tokenizer or the model failed on this text.
     ModelError,
 }
@@ -40,6 +46,8 @@ impl ErrorCode {
             ErrorCode::EmptyText => "empty_text",
             ErrorCode::WrongType => "wrong_type",
             ErrorCode::FieldCount => "field_count",
+            ErrorCode::LineTooLong => "line_too_long",
+            ErrorCode::BadQuote => "bad_quote",
             ErrorCode::ModelError => "model_error",
         }
     }
@@ -60,6 +68,14 @@ impl LineError {
             message: message.into(),
             id: None,
         }
+    }
+
+    /// A line over `--max-line-bytes`, which was skipped.
+    pub(crate) fn too_long(bytes: u64, cap: usize) -> Self {
+        LineError::new(
+            ErrorCode::LineTooLong,
+            format!("the line is {bytes} bytes, over the cap of {cap} (--max-line-bytes)"),
+        )
     }
 
     pub(crate) fn with_id(mut self, id: Option<String>) -> Self {
@@ -95,14 +111,69 @@ impl InputFormat {
             _ => InputFormat::Jsonl,
         }
     }
+
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            InputFormat::Jsonl => "jsonl",
+            InputFormat::Csv => "csv",
+        }
+    }
 }
 
-/// Which CSV columns hold what; `None` for `id`/`author` means "use it if the header has it".
-#[derive(Debug, Clone)]
-pub struct CsvColumns {
-    pub text: String,
-    pub id: Option<String>,
-    pub author: Option<String>,
+/// How an archive is read: what decides which bytes make record *i*.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    pub format: InputFormat,
+    /// CSV only; `None` before the header is read means "sniff it".
+    pub delimiter: Option<Delimiter>,
+    pub max_line_bytes: usize,
+    /// CSV only.
+    pub max_record_lines: u64,
+}
+
+/// The byte between two fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delimiter(pub u8);
+
+impl Delimiter {
+    const CANDIDATES: [u8; 3] = [b',', b';', b'\t'];
+
+    /// `--delimiter`: `,`, `;`, or a tab written as `tab`, `\t` or the character itself.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "," => Ok(Delimiter(b',')),
+            ";" => Ok(Delimiter(b';')),
+            "tab" | "\\t" | "\t" => Ok(Delimiter(b'\t')),
+            other => Err(format!("{other:?} is not `,`, `;` or `tab`")),
+        }
+    }
+
+    /// The candidate that occurs most often outside quotes in the header line; on a tie the
+    /// first of `,` `;` tab, and `,` when none occurs (a one-column file).
+    pub fn sniff(header_line: &[u8]) -> Self {
+        let mut counts = [0usize; 3];
+        let mut quoted = false;
+        for &b in header_line {
+            if b == b'"' {
+                quoted = !quoted;
+            } else if !quoted {
+                if let Some(i) = Self::CANDIDATES.iter().position(|&c| c == b) {
+                    counts[i] += 1;
+                }
+            }
+        }
+        let best = (0..3).fold(0, |best, i| if counts[i] > counts[best] { i } else { best });
+        Delimiter(Self::CANDIDATES[best])
+    }
+
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            b';' => ";",
+            b'\t' => "tab",
+            _ => ",",
+        }
+    }
 }
 
 /// Reads records one by one; `Ok(None)` at the end. An `Err` is an unreadable input (fatal).
@@ -113,82 +184,58 @@ pub trait RecordReader: Send {
     fn skip(&mut self, n: u64) -> anyhow::Result<u64>;
     /// Input bytes consumed so far.
     fn offset(&self) -> u64;
-}
-
-pub fn open(
-    input: Box<dyn BufRead + Send>,
-    format: InputFormat,
-    columns: &CsvColumns,
-) -> anyhow::Result<Box<dyn RecordReader>> {
-    Ok(match format {
-        InputFormat::Jsonl => Box::new(JsonLinesReader::new(input)),
-        InputFormat::Csv => Box::new(CsvReader::new(input, columns)?),
-    })
+    /// The CSV delimiter in force, given or sniffed (`None` for JSON Lines).
+    fn delimiter(&self) -> Option<Delimiter> {
+        None
+    }
 }
 
 pub struct JsonLinesReader<R> {
-    input: R,
-    buf: Vec<u8>,
-    line: u64,
-    offset: u64,
+    lines: LineReader<R>,
+    max_line_bytes: usize,
 }
 
 impl<R: BufRead> JsonLinesReader<R> {
-    pub fn new(input: R) -> Self {
+    /// `max_line_bytes`: longer lines are answered `line_too_long` without being held.
+    pub fn new(input: R, max_line_bytes: usize) -> Self {
         JsonLinesReader {
-            input,
-            buf: Vec::with_capacity(4096),
-            line: 0,
-            offset: 0,
+            lines: LineReader::new(input, max_line_bytes),
+            max_line_bytes,
         }
-    }
-
-    /// The next physical line without its terminator, in `self.buf`; false at the end.
-    fn read_line(&mut self) -> anyhow::Result<bool> {
-        // One huge line must not keep its buffer for the rest of the run.
-        if self.buf.capacity() > 1 << 20 {
-            self.buf = Vec::with_capacity(4096);
-        }
-        self.buf.clear();
-        let n = self.input.read_until(b'\n', &mut self.buf)?;
-        if n == 0 {
-            return Ok(false);
-        }
-        self.line += 1;
-        self.offset += n as u64;
-        if self.buf.last() == Some(&b'\n') {
-            self.buf.pop();
-            if self.buf.last() == Some(&b'\r') {
-                self.buf.pop();
-            }
-        }
-        Ok(true)
     }
 }
 
 impl<R: BufRead + Send> RecordReader for JsonLinesReader<R> {
     fn next_record(&mut self) -> anyhow::Result<Option<Record>> {
-        if !self.read_line()? {
+        let Some(read) = self.lines.next_line()? else {
             return Ok(None);
-        }
+        };
+        let comment = match &read.line {
+            // A byte-order mark is no part of the first record (editors on Windows add one).
+            Line::Bytes(bytes) if read.number == 1 => {
+                parse_json_line(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes))
+            }
+            Line::Bytes(bytes) => parse_json_line(bytes),
+            Line::TooLong { bytes } => Err(LineError::too_long(*bytes, self.max_line_bytes)),
+        };
         Ok(Some(Record {
-            line: self.line,
+            line: read.number,
             source_line: None,
-            offset: self.offset,
-            comment: parse_json_line(&self.buf),
+            offset: read.end_offset,
+            comment,
         }))
     }
 
     fn skip(&mut self, n: u64) -> anyhow::Result<u64> {
         let mut skipped = 0;
-        while skipped < n && self.read_line()? {
+        while skipped < n && self.lines.next_line()?.is_some() {
             skipped += 1;
         }
         Ok(skipped)
     }
 
     fn offset(&self) -> u64 {
-        self.offset
+        self.lines.offset()
     }
 }
 
@@ -253,146 +300,6 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
-pub struct CsvReader<R> {
-    reader: csv::Reader<R>,
-    record: csv::ByteRecord,
-    fields: usize,
-    text: usize,
-    id: Option<usize>,
-    author: Option<usize>,
-    line: u64,
-}
-
-impl<R: std::io::Read> CsvReader<R> {
-    /// Reads the header and finds the columns; a missing text column (or a missing column the
-    /// user named) is fatal: nothing in the file could be read as intended.
-    pub fn new(input: R, columns: &CsvColumns) -> anyhow::Result<Self> {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(input);
-        let header: Vec<String> = reader
-            .byte_headers()?
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let h = String::from_utf8_lossy(h);
-                // Spreadsheet exports often start with a byte-order mark.
-                let h = if i == 0 {
-                    h.trim_start_matches('\u{feff}')
-                } else {
-                    &h
-                };
-                h.trim().to_string()
-            })
-            .collect();
-        let find = |name: &str| header.iter().position(|h| h == name);
-        let text = find(&columns.text).ok_or_else(|| {
-            anyhow::anyhow!(
-                "the CSV header has no text column {:?} (columns: {}); name it with --text-column",
-                columns.text,
-                header.join(", ")
-            )
-        })?;
-        let optional = |given: &Option<String>, default: &str| -> anyhow::Result<Option<usize>> {
-            match given {
-                Some(name) => find(name).map(Some).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "the CSV header has no column {name:?} (columns: {})",
-                        header.join(", ")
-                    )
-                }),
-                None => Ok(find(default)),
-            }
-        };
-        Ok(CsvReader {
-            id: optional(&columns.id, "id")?,
-            author: optional(&columns.author, "author_id")?,
-            fields: header.len(),
-            text,
-            reader,
-            record: csv::ByteRecord::new(),
-            line: 0,
-        })
-    }
-
-    fn comment(&self) -> Result<Comment, LineError> {
-        let field = |i: Option<usize>, what: &str| -> Result<Option<String>, LineError> {
-            match i.and_then(|i| self.record.get(i)) {
-                None => Ok(None),
-                Some(bytes) => match std::str::from_utf8(bytes) {
-                    Ok(s) if s.trim().is_empty() => Ok(None),
-                    Ok(s) => Ok(Some(s.to_string())),
-                    Err(e) => Err(LineError::new(
-                        ErrorCode::InvalidUtf8,
-                        format!("invalid UTF-8 in the {what} at byte {}", e.valid_up_to()),
-                    )),
-                },
-            }
-        };
-        let id = field(self.id, "id")?;
-        if self.record.len() != self.fields {
-            return Err(LineError::new(
-                ErrorCode::FieldCount,
-                format!(
-                    "{} fields, the header has {}",
-                    self.record.len(),
-                    self.fields
-                ),
-            )
-            .with_id(id));
-        }
-        let author_id = field(self.author, "author").map_err(|e| e.with_id(id.clone()))?;
-        let text = match self.record.get(self.text) {
-            None => return Err(LineError::new(ErrorCode::MissingText, "no text field").with_id(id)),
-            Some(bytes) => std::str::from_utf8(bytes).map_err(|e| {
-                LineError::new(
-                    ErrorCode::InvalidUtf8,
-                    format!("invalid UTF-8 in the text at byte {}", e.valid_up_to()),
-                )
-                .with_id(id.clone())
-            })?,
-        };
-        if text.trim().is_empty() {
-            return Err(LineError::new(ErrorCode::EmptyText, "the text is empty").with_id(id));
-        }
-        Ok(Comment {
-            id,
-            text: text.to_string(),
-            author_id,
-            ..Comment::default()
-        })
-    }
-}
-
-impl<R: std::io::Read + Send> RecordReader for CsvReader<R> {
-    fn next_record(&mut self) -> anyhow::Result<Option<Record>> {
-        if !self.reader.read_byte_record(&mut self.record)? {
-            return Ok(None);
-        }
-        self.line += 1;
-        Ok(Some(Record {
-            line: self.line,
-            source_line: self.record.position().map(|p| p.line()),
-            offset: self.reader.position().byte(),
-            comment: self.comment(),
-        }))
-    }
-
-    fn skip(&mut self, n: u64) -> anyhow::Result<u64> {
-        let mut skipped = 0;
-        while skipped < n && self.reader.read_byte_record(&mut self.record)? {
-            self.line += 1;
-            skipped += 1;
-        }
-        Ok(skipped)
-    }
-
-    fn offset(&self) -> u64 {
-        self.reader.position().byte()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,27 +337,47 @@ mod tests {
         assert_eq!(ok.author_id.as_deref(), Some("4"));
     }
 
+    fn read_all(data: &[u8], cap: usize) -> Vec<Result<Comment, LineError>> {
+        let mut r = JsonLinesReader::new(data, cap);
+        let mut out = Vec::new();
+        while let Some(record) = r.next_record().unwrap() {
+            assert_eq!(record.line, out.len() as u64 + 1);
+            out.push(record.comment);
+        }
+        out
+    }
+
     #[test]
-    fn csv_records_span_lines_and_keep_their_first_line() {
-        let data = "id,text\n1,\"two\nlines, one comma\"\n2,\"\"\n3,a,b\n";
-        let columns = CsvColumns {
-            text: "text".into(),
-            id: None,
-            author: None,
-        };
-        let mut r = CsvReader::new(data.as_bytes(), &columns).unwrap();
-        let first = r.next_record().unwrap().unwrap();
-        assert_eq!((first.line, first.source_line), (1, Some(2)));
-        assert_eq!(first.comment.unwrap().text, "two\nlines, one comma");
-        let second = r.next_record().unwrap().unwrap();
-        assert_eq!((second.line, second.source_line), (2, Some(4)));
-        assert_eq!(second.comment.unwrap_err().code, ErrorCode::EmptyText);
-        let third = r.next_record().unwrap().unwrap();
-        let err = third.comment.unwrap_err();
-        assert_eq!(
-            (err.code, err.id.as_deref()),
-            (ErrorCode::FieldCount, Some("3"))
-        );
-        assert!(r.next_record().unwrap().is_none());
+    fn a_byte_order_mark_opens_the_file_not_a_record() {
+        let data = b"\xef\xbb\xbf{\"text\": \"first\"}\n\xef\xbb\xbf{\"text\": \"second\"}\n";
+        let got = read_all(data, 1 << 20);
+        assert_eq!(got[0].as_ref().unwrap().text, "first");
+        // Anywhere else it is a stray character, as any other.
+        assert_eq!(got[1].as_ref().unwrap_err().code, ErrorCode::InvalidJson);
+    }
+
+    #[test]
+    fn a_line_over_the_cap_is_answered_and_the_next_one_read() {
+        let long = format!("{{\"text\": \"{}\"}}", "x".repeat(100));
+        let data = format!("{{\"text\": \"a\"}}\n{long}\n{{\"text\": \"b\"}}");
+        let got = read_all(data.as_bytes(), 64);
+        let err = got[1].as_ref().unwrap_err();
+        assert_eq!(err.code, ErrorCode::LineTooLong);
+        assert!(err.message.contains("112 bytes") && err.message.contains("--max-line-bytes"));
+        assert_eq!(got[2].as_ref().unwrap().text, "b");
+    }
+
+    #[test]
+    fn the_delimiter_is_sniffed_from_the_header_line_or_given() {
+        assert_eq!(Delimiter::sniff(b"id;text;\"a,b,c\""), Delimiter(b';'));
+        assert_eq!(Delimiter::sniff(b"id\ttext"), Delimiter(b'\t'));
+        assert_eq!(Delimiter::sniff(b"text"), Delimiter(b','));
+        assert_eq!(Delimiter::sniff(b"a;b,c"), Delimiter(b','));
+        for (given, byte) in [(",", b','), (";", b';'), ("tab", b'\t'), ("\\t", b'\t')] {
+            assert_eq!(Delimiter::parse(given), Ok(Delimiter(byte)));
+        }
+        assert!(Delimiter::parse("|").unwrap_err().contains("\"|\""));
+        // The header's delimiter wins even when a quoted name holds others.
+        assert_eq!(Delimiter::sniff(b"\"a;b;c\",text"), Delimiter(b','));
     }
 }

@@ -2,16 +2,22 @@
 //! flat memory, and answers each input record with exactly one output record, in order.
 //!
 //! Three threads overlap, joined by bounded channels so nothing piles up: the reader parses
-//! records and tokenises them ([`input`]); the model thread takes a window of them, runs
-//! batches grouped by token length to cut padding and decides each comment with the
-//! playbook, exactly as the service does; the writer puts answers back in input order and
-//! writes them ([`output`]). `--resume` continues an interrupted output ([`resume`]). A summary
-//! goes to stderr at the end ([`summary`]); docs/score.md has the figures.
+//! records ([`input`], [`csv_input`], lines capped by [`lines`]) and tokenises them; the model
+//! thread takes a window of them, runs batches grouped by token length to cut padding and
+//! decides each comment with the playbook, exactly as the service does; the writer puts answers
+//! back in input order and writes them ([`output`]). Before any of it, an output that is the
+//! input is refused ([`same_file`]). `--resume` continues an interrupted output ([`resume`]) of
+//! the same input ([`fingerprint`]). A summary goes to stderr at the end ([`summary`]);
+//! docs/score.md has the figures and the limits.
 
 pub mod answer;
+pub mod csv_input;
+pub mod fingerprint;
 pub mod input;
+pub mod lines;
 pub mod output;
 pub mod resume;
+pub mod same_file;
 pub mod summary;
 
 use crate::classify::length_sorted_batches;
@@ -21,13 +27,15 @@ use crate::pipeline::{Pipeline, Prepared};
 use answer::Answer;
 use anyhow::{bail, Context};
 use clap::Args;
+use csv_input::{CsvColumns, CsvLimits, CsvReader};
+use fingerprint::InputFingerprint;
 use indicatif::{ProgressBar, ProgressStyle};
-use input::{CsvColumns, ErrorCode, InputFormat, LineError, RecordReader};
+use input::{Delimiter, ErrorCode, InputFormat, JsonLinesReader, LineError, Reading, RecordReader};
 use output::{OrderedWriter, OutputFormat};
 use rayon::prelude::*;
 use resume::CleanPrefix;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -67,6 +75,17 @@ pub struct ScoreArgs {
     /// Exit with status 1 when any record could not be decided (every record is still answered).
     #[arg(long, env = "TACT_SCORE_STRICT")]
     pub strict: bool,
+    /// CSV field delimiter: `,`, `;` or `tab` (default: sniffed from the header line).
+    #[arg(long, env = "TACT_SCORE_DELIMITER", value_parser = Delimiter::parse)]
+    pub delimiter: Option<Delimiter>,
+    /// The longest line (and CSV record) read, in bytes; a longer one is answered
+    /// `line_too_long` without being held in memory.
+    #[arg(long, default_value_t = 1 << 20, env = "TACT_SCORE_MAX_LINE_BYTES")]
+    pub max_line_bytes: usize,
+    /// The most physical lines one CSV record may span (inside quotes); past it, the quote is
+    /// taken as never closed and the record answered `bad_quote`.
+    #[arg(long, default_value_t = 100, env = "TACT_SCORE_MAX_RECORD_LINES")]
+    pub max_record_lines: u64,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Comments the model thread sorts by length at a time. Larger cuts padding (at 2048 the
@@ -101,6 +120,14 @@ impl Ready {
 /// an `Err` (status 2) when the input cannot be read or the output cannot be written.
 pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.window > 0, "--window must be at least 1");
+    anyhow::ensure!(
+        args.max_line_bytes > 0,
+        "--max-line-bytes must be at least 1"
+    );
+    anyhow::ensure!(
+        args.max_record_lines > 0,
+        "--max-record-lines must be at least 1"
+    );
     let stdin = args.input.as_os_str() == "-";
     let stdout = args.output.as_os_str() == "-";
     let input_format = args
@@ -110,32 +137,50 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         .output_format
         .unwrap_or_else(|| OutputFormat::from_path(&args.output));
 
-    // Everything that can refuse the run does so before the model is loaded.
+    // Everything that can refuse the run does so before the model is loaded, and before
+    // anything is opened for writing.
+    same_file::refuse_output_that_is_input(&args.input, &args.output)?;
     let prefix = if stdout {
         anyhow::ensure!(!args.resume, "--resume needs an output file, not stdout");
         None
     } else {
         existing_output(&args.output, output_format, args.resume, args.overwrite)?
     };
-    let (input, input_bytes): (Box<dyn BufRead + Send>, Option<u64>) = if stdin {
-        let reader = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
-        (Box::new(reader), None)
+    let reading_input = || format!("reading {}", args.input.display());
+    let (mut raw, input_bytes): (Box<dyn Read + Send>, Option<u64>) = if stdin {
+        (Box::new(std::io::stdin()), None)
     } else {
-        let file =
-            File::open(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
-        let size = file.metadata().ok().map(|m| m.len());
-        (
-            Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
-            size,
-        )
+        let file = File::open(&args.input).with_context(reading_input)?;
+        let size = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        (Box::new(file), size)
+    };
+    let head = fingerprint::read_head(&mut raw).with_context(reading_input)?;
+    let reading = Reading {
+        format: input_format,
+        delimiter: args.delimiter,
+        max_line_bytes: args.max_line_bytes,
+        max_record_lines: args.max_record_lines,
     };
     let columns = CsvColumns {
         text: args.text_column.clone(),
         id: args.id_column.clone(),
         author: args.author_column.clone(),
     };
-    let mut reader = input::open(input, input_format, &columns)
-        .with_context(|| format!("reading {}", args.input.display()))?;
+    let input = std::io::Cursor::new(head.clone()).chain(raw);
+    let input = Box::new(std::io::BufReader::with_capacity(1 << 20, input));
+    let mut reader = open_reader(input, &reading, &columns).with_context(reading_input)?;
+    let reading = Reading {
+        delimiter: reader.delimiter(),
+        ..reading
+    };
+    let fingerprint = InputFingerprint::new(&args.input, input_bytes, &head, &reading);
+    if prefix.is_some() {
+        fingerprint.check(&args.output)?;
+    }
     let answered = prefix.map_or(0, |p| p.answered);
     let skipped = reader.skip(answered)?;
     if skipped < answered {
@@ -153,7 +198,12 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let out: Box<dyn Write + Send> = if stdout {
         Box::new(std::io::stdout())
     } else {
-        Box::new(open_output(&args.output, prefix)?)
+        Box::new(open_output(&args.output, prefix, &fingerprint)?)
+    };
+    let output_name = if stdout {
+        "stdout".to_string()
+    } else {
+        args.output.display().to_string()
     };
     let write_header = prefix.is_none_or(|p| !p.has_header);
     let progress = std::io::stderr()
@@ -168,7 +218,8 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         writer,
         args.window,
         args.model.batch_size.max(1),
-    )?;
+    )
+    .with_context(|| format!("writing {output_name}"))?;
     let summary = Summary {
         tally,
         resumed_after: answered,
@@ -215,8 +266,33 @@ fn existing_output(
     resume::clean_prefix(path, format).map(Some)
 }
 
-/// Opens the output: cut to its clean prefix when resuming, created afresh otherwise.
-fn open_output(path: &Path, prefix: Option<CleanPrefix>) -> anyhow::Result<File> {
+/// The reader for the input's format.
+fn open_reader(
+    input: Box<dyn BufRead + Send>,
+    reading: &Reading,
+    columns: &CsvColumns,
+) -> anyhow::Result<Box<dyn RecordReader>> {
+    Ok(match reading.format {
+        InputFormat::Jsonl => Box::new(JsonLinesReader::new(input, reading.max_line_bytes)),
+        InputFormat::Csv => Box::new(CsvReader::new(
+            input,
+            columns,
+            reading.delimiter,
+            CsvLimits {
+                max_bytes: reading.max_line_bytes,
+                max_lines: reading.max_record_lines,
+            },
+        )?),
+    })
+}
+
+/// Opens the output: cut to its clean prefix when resuming, created afresh otherwise, with
+/// the input it answers recorded beside it (for a regular file: a device cannot be resumed).
+fn open_output(
+    path: &Path,
+    prefix: Option<CleanPrefix>,
+    fingerprint: &InputFingerprint,
+) -> anyhow::Result<File> {
     let context = || format!("writing {}", path.display());
     match prefix {
         Some(prefix) => {
@@ -227,7 +303,13 @@ fn open_output(path: &Path, prefix: Option<CleanPrefix>) -> anyhow::Result<File>
             file.set_len(prefix.bytes).with_context(context)?;
             Ok(file)
         }
-        None => File::create(path).with_context(context),
+        None => {
+            let file = File::create(path).with_context(context)?;
+            if file.metadata().with_context(context)?.is_file() {
+                fingerprint.write(path)?;
+            }
+            Ok(file)
+        }
     }
 }
 
