@@ -35,6 +35,7 @@ struct Args {
     /// throughput of the closed-loop runs (empty: skip).
     #[arg(long, value_delimiter = ',', default_value = "2,10")]
     overload_factor: Vec<f64>,
+
     /// Bearer key, when the server has one.
     #[arg(long, env = "TACT_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
@@ -117,6 +118,7 @@ impl Client {
         };
         Snapshot {
             batch: (value("tact_batch_size_sum"), value("tact_batch_size_count")),
+            comments: value("tact_comments_total"),
             queue: (
                 value("tact_queue_duration_seconds_sum"),
                 value("tact_queue_duration_seconds_count"),
@@ -126,6 +128,7 @@ impl Client {
 }
 
 struct Snapshot {
+    comments: f64,
     batch: (f64, f64),
     queue: (f64, f64),
 }
@@ -136,6 +139,7 @@ impl Snapshot {
         ServerSide {
             mean_batch: mean(self.batch, before.batch),
             mean_queue_ms: mean(self.queue, before.queue) * 1000.0,
+            comments: self.comments - before.comments,
         }
     }
 }
@@ -148,6 +152,8 @@ struct Outcomes {
     refused: Vec<Duration>,
     /// Any other status (0: transport error), with counts.
     other: std::collections::BTreeMap<u16, usize>,
+    /// Open loop: how late each request was sent after it was due (the generator's own lag).
+    lag: Vec<Duration>,
 }
 
 impl Outcomes {
@@ -181,6 +187,8 @@ struct Row {
 struct ServerSide {
     mean_batch: f64,
     mean_queue_ms: f64,
+    /// Comments the server decided or classified.
+    comments: f64,
 }
 
 impl Row {
@@ -275,8 +283,8 @@ async fn closed_loop(
     }
 }
 
-/// Requests sent at a fixed rate whatever the answers (as independent users would);
-/// latency counts from when each request was due, so a slow server cannot hide it.
+/// Requests sent at a fixed rate whatever the answers (as independent users would); each
+/// one's latency counts from when it was sent, and how late it was sent is kept apart.
 async fn open_loop(client: &Arc<Client>, rate: f64, seconds: f64) -> Row {
     let before = client.snapshot().await;
     let outcomes = Arc::new(Mutex::new(Outcomes::default()));
@@ -288,8 +296,13 @@ async fn open_loop(client: &Arc<Client>, rate: f64, seconds: f64) -> Row {
         tokio::time::sleep_until(due.into()).await;
         let (client, outcomes) = (client.clone(), outcomes.clone());
         requests.push(tokio::spawn(async move {
+            // From when it is sent: a generator that falls behind (it shares the CPU) shows
+            // in `lag`, not in the server's latency.
+            let sent = Instant::now();
             let (status, _) = client.decide(client.one_comment()).await;
-            outcomes.lock().unwrap().record(status, due.elapsed());
+            let mut outcomes = outcomes.lock().unwrap();
+            outcomes.record(status, sent.elapsed());
+            outcomes.lag.push(sent - due);
         }));
     }
     for request in requests {
@@ -385,16 +398,20 @@ fn main() -> Result<(), String> {
         if !overloads.is_empty() {
             println!();
             println!("capacity (best closed-loop run): {sustainable:.0} comments/s");
-            println!("| offered | goodput (200s/s) | share of capacity | admitted p99 ms | 429s | 503s |");
-            println!("|---|---|---|---|---|---|");
-            for (factor, row) in &overloads {
+            println!("| offered | goodput (200s/s) | share of capacity | server-side comments/s | admitted p50 / p99 ms | 429s | 503s | sent late p99 ms |");
+            println!("|---|---|---|---|---|---|---|---|");
+            for (factor, row) in &mut overloads {
+                row.outcomes.lag.sort();
                 println!(
-                    "| {factor}× | {:.0} | {:.0}% | {:.0} | {} | {} |",
+                    "| {factor}× | {:.0} | {:.0}% | {:.0} | {:.0} / {:.0} | {} | {} | {:.0} |",
                     row.ok_per_second(),
                     100.0 * row.ok_per_second() / sustainable,
+                    row.server.comments / row.seconds,
+                    percentile(&row.outcomes.ok, 0.5),
                     percentile(&row.outcomes.ok, 0.99),
                     row.outcomes.refused.len(),
                     row.outcomes.other.get(&503).copied().unwrap_or(0),
+                    percentile(&row.outcomes.lag, 0.99),
                 );
             }
         }

@@ -303,7 +303,6 @@ pub fn run(args: ServeArgs, model: ModelArgs, policy: PolicyArgs) -> anyhow::Res
     })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .on_thread_start(yield_to_the_model)
         .thread_name("tact-http")
         .build()
         .context("starting the async runtime")?;
@@ -319,25 +318,6 @@ pub fn run(args: ServeArgs, model: ModelArgs, policy: PolicyArgs) -> anyhow::Res
             _ => Ok(ExitCode::SUCCESS),
         }
     })
-}
-
-/// How much lower the HTTP threads' priority is than the model's (nice steps).
-const HTTP_NICENESS: libc::c_int = 5;
-
-/// Lowers the calling thread's priority, so that when the CPU is short — under overload —
-/// the model keeps what it needs to run the comments already admitted, and refusing the
-/// excess makes do with the rest. An idle CPU runs both as before.
-fn yield_to_the_model() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: plain system calls on the calling thread's own id.
-    unsafe {
-        let thread = libc::gettid() as libc::id_t;
-        *libc::__errno_location() = 0;
-        let now = libc::getpriority(libc::PRIO_PROCESS, thread);
-        if *libc::__errno_location() == 0 {
-            libc::setpriority(libc::PRIO_PROCESS, thread, now + HTTP_NICENESS);
-        }
-    }
 }
 
 /// Completes on SIGTERM (how orchestrators stop a service) or ctrl-c.
