@@ -3,7 +3,7 @@
 //! stable (clients branch on them); messages name the field at fault and may change.
 
 use super::api::{ErrorBody, ErrorDetail};
-use super::core::CoreError;
+use super::engine::EngineError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -119,23 +119,39 @@ impl AppError {
     }
 }
 
-impl From<CoreError> for AppError {
-    fn from(e: CoreError) -> Self {
+impl From<EngineError> for AppError {
+    fn from(e: EngineError) -> Self {
         match e {
-            CoreError::QueueFull {
+            EngineError::NotReady(why) => AppError::NotReady(why),
+            EngineError::ShuttingDown => AppError::ShuttingDown,
+            EngineError::QueueFull {
                 depth,
                 retry_after_secs,
             } => AppError::QueueFull {
                 depth,
                 retry_after_secs,
             },
-            CoreError::Closed => AppError::ShuttingDown,
-            CoreError::Expired { waited, bound } => AppError::Overloaded {
+            EngineError::Expired { waited, bound } => AppError::Overloaded {
                 waited,
                 bound,
                 retry_after_secs: bound.as_secs().max(1),
             },
-            CoreError::Inference(why) => AppError::Inference(why),
+            EngineError::Inference(why) => AppError::Inference(why),
+            EngineError::Internal(why) => AppError::Internal(why),
+        }
+    }
+}
+
+impl AppError {
+    /// What the client is told: the whole message, except for internal failures, whose
+    /// detail (a file path, an inner error) goes to the log only.
+    fn public_message(&self) -> String {
+        match self {
+            AppError::Inference(_) | AppError::Internal(_) => {
+                tracing::error!("{self}");
+                format!("{}; the details are in the server's log", self.code())
+            }
+            _ => self.to_string(),
         }
     }
 }
@@ -145,7 +161,7 @@ impl IntoResponse for AppError {
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_string(),
-                message: self.to_string(),
+                message: self.public_message(),
             },
         };
         let mut response = (self.status(), Json(body)).into_response();
@@ -213,14 +229,14 @@ mod tests {
 
     #[test]
     fn an_expired_comment_is_503_overloaded_with_retry_after() {
-        let expired = CoreError::Expired {
+        let expired = EngineError::Expired {
             waited: Duration::from_millis(1416),
             bound: Duration::from_secs(1),
         };
         let response = AppError::from(expired).into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
-        let message = AppError::from(CoreError::Expired {
+        let message = AppError::from(EngineError::Expired {
             waited: Duration::from_millis(1416),
             bound: Duration::from_secs(1),
         })
@@ -229,5 +245,20 @@ mod tests {
             message,
             "overloaded: the comments waited 1416 ms, past the queue's bound of 1000 ms, and were not run; retry after 1 s"
         );
+    }
+
+    #[test]
+    fn internal_detail_goes_to_the_log_not_the_client() {
+        for error in [
+            AppError::Internal("tokenising: /root/.cache/tact/tokenizer.json: bad".to_string()),
+            AppError::Inference("matmul: shape [3, 384] vs [2, 384]".to_string()),
+        ] {
+            let message = error.public_message();
+            assert!(
+                !message.contains("tact") && !message.contains("384"),
+                "{message}"
+            );
+            assert!(message.ends_with("; the details are in the server's log"));
+        }
     }
 }

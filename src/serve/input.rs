@@ -69,7 +69,9 @@ impl FromRequest<AppState> for CommentsBody {
             parse_comments(&body, max_comments)?
         } else {
             // Parsing megabytes takes milliseconds: not on a worker that /health needs.
-            off_runtime(move |_| parse_comments(&body, max_comments)).await??
+            off_runtime(move |_| parse_comments(&body, max_comments))
+                .await
+                .map_err(AppError::Internal)??
         };
         if state.config().strict_fields {
             if let Some(field) = parsed.unknown_fields.first() {

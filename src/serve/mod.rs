@@ -6,8 +6,8 @@
 //! user's guide.
 
 mod api;
-mod core;
 mod docs_page;
+mod engine;
 mod error;
 mod input;
 mod listen;
@@ -19,7 +19,7 @@ mod queue;
 mod router;
 mod schemas;
 
-pub use core::ModelStatus;
+pub use model_thread::ModelStatus;
 pub use router::app;
 
 use error::AppError;
@@ -32,7 +32,6 @@ use metrics::Metrics;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -207,10 +206,9 @@ impl ServeConfig {
 pub struct AppState(Arc<Shared>);
 
 struct Shared {
-    core: core::Core,
+    engine: engine::Engine,
     config: ServeConfig,
     metrics: Arc<Metrics>,
-    shutting_down: AtomicBool,
 }
 
 impl AppState {
@@ -222,12 +220,11 @@ impl AppState {
     ) -> anyhow::Result<AppState> {
         config.validate().map_err(anyhow::Error::msg)?;
         let metrics = Arc::new(Metrics::new());
-        let core = core::Core::start(&config, metrics.clone(), load)?;
+        let engine = engine::Engine::start(&config, metrics.clone(), load)?;
         Ok(AppState(Arc::new(Shared {
-            core,
+            engine,
             config,
             metrics,
-            shutting_down: AtomicBool::new(false),
         })))
     }
 
@@ -236,26 +233,27 @@ impl AppState {
     }
 
     pub fn status(&self) -> ModelStatus {
-        self.0.core.status()
+        self.0.engine.status()
+    }
+
+    /// What the handlers call.
+    fn engine(&self) -> &engine::Engine {
+        &self.0.engine
     }
 
     /// Waits until the model is ready; the error says why it never will be.
     pub async fn until_ready(&self) -> Result<(), String> {
-        self.0.core.until_ready().await
+        self.0.engine.until_ready().await
     }
 
     /// From now on, /ready and new requests to /v1/* get 503 while in-flight ones finish.
     pub fn begin_shutdown(&self) {
-        self.0.shutting_down.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_shutting_down(&self) -> bool {
-        self.0.shutting_down.load(Ordering::SeqCst)
+        self.0.engine.begin_shutdown();
     }
 
     /// Lets the model thread finish what is queued, then stops it and waits for it.
     pub async fn stop_model(&self) {
-        self.0.core.stop().await;
+        self.0.engine.stop().await;
     }
 }
 
@@ -272,7 +270,7 @@ pub async fn serve(
     let stop = async move {
         tokio::select! {
             () = shutdown => tracing::info!("shutting down: draining in-flight requests"),
-            why = model_failed.0.core.until_stopped() => tracing::error!("shutting down: {why}"),
+            why = model_failed.0.engine.until_stopped() => tracing::error!("shutting down: {why}"),
         }
         on_shutdown.begin_shutdown();
     };

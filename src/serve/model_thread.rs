@@ -3,7 +3,6 @@
 //! closed and drained. The forward pass is CPU-bound for tens of milliseconds, which is why it
 //! never runs on the async runtime.
 
-use super::core::ModelStatus;
 use super::metrics::Metrics;
 use super::queue::{BatchLimits, Inferred, Job, JobError, Queue, Throughput};
 use crate::comment::Comment;
@@ -13,6 +12,18 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 use tokio::sync::watch;
+
+/// Where the model thread is.
+#[derive(Clone)]
+pub enum ModelStatus {
+    /// Loading the weights, or warming up.
+    Loading,
+    Ready(Arc<Pipeline>),
+    /// Loading failed; the message says why.
+    Failed(String),
+    /// The thread has exited (after shutdown, or because it panicked).
+    Stopped,
+}
 
 pub type Loader = Box<dyn FnOnce() -> anyhow::Result<Arc<Pipeline>> + Send>;
 

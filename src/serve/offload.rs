@@ -4,7 +4,6 @@
 //! the blocking pool, and stops between items once its request is gone (the client left, or
 //! the request timed out), so abandoned work does not keep a core busy.
 
-use super::error::AppError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -12,15 +11,16 @@ use std::sync::Arc;
 pub const INLINE_BYTES: usize = 64 * 1024;
 
 /// Runs `work` on the blocking pool and waits for it. If the waiting future is dropped, the
-/// flag `work` receives is set: it should check it between items and stop.
+/// flag `work` receives is set: it should check it between items and stop. The error says
+/// how the work failed (it panicked), for the log.
 pub async fn off_runtime<T: Send + 'static>(
     work: impl FnOnce(&AtomicBool) -> T + Send + 'static,
-) -> Result<T, AppError> {
+) -> Result<T, String> {
     let gone = Arc::new(AtomicBool::new(false));
     let _on_drop = SetOnDrop(gone.clone());
     tokio::task::spawn_blocking(move || work(&gone))
         .await
-        .map_err(|e| AppError::Internal(format!("blocking work: {e}")))
+        .map_err(|e| format!("blocking work: {e}"))
 }
 
 /// Sets its flag when dropped: with the future that holds it, when the request is gone.

@@ -1,23 +1,20 @@
 //! The HTTP layer: routes, handlers and middleware. [`app`] builds the one router that
 //! `tact serve` listens with and the tests call with `oneshot`.
 //!
-//! A decide or classify request goes: body → [`CommentsRequest`] (input.rs) → tokenised on
-//! the blocking pool → queued for the model thread (core) → scores → decisions by the
-//! playbook → JSON with timing headers. Everything around it — auth, the timeout, metrics,
+//! A decide or classify request goes: body → [`CommentsRequest`] (input.rs) → one call into
+//! the engine (engine.rs: admission, tokenising, the queue, the model thread, the playbook) →
+//! JSON with timing headers. Everything around it — auth, the timeout, metrics,
 //! logs, panics, unknown routes — answers in the same JSON error shape ([`AppError`]).
 
 use super::api::{
     Classification, ClassifyResponse, CommentsRequest, DecideResponse, ErrorBody, Info, LabelSets,
     Limits, ModelInfo, PolicyInfo, Status,
 };
-use super::core::ModelStatus;
+use super::engine::Timing;
 use super::error::AppError;
 use super::input::CommentsBody;
-use super::offload::{map_until_gone, off_runtime, INLINE_BYTES};
-use super::queue::Inferred;
 use super::{docs_page, openapi, AppState};
 use crate::labels::{Action, Intent, Lang, Sentiment};
-use crate::pipeline::{Decided, Pipeline};
 use crate::playbook::ScoreTable;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri};
@@ -25,7 +22,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -122,100 +119,26 @@ async fn method_not_allowed(method: Method, uri: Uri) -> AppError {
     }
 }
 
-/// The model, if it can take a request now.
-fn admit(state: &AppState) -> Result<Arc<Pipeline>, AppError> {
-    if state.is_shutting_down() {
-        return Err(AppError::ShuttingDown);
-    }
-    match state.status() {
-        ModelStatus::Ready(pipeline) => Ok(pipeline),
-        ModelStatus::Loading => Err(AppError::NotReady("loading the model".to_string())),
-        ModelStatus::Failed(why) => Err(AppError::NotReady(format!("it failed to load: {why}"))),
-        ModelStatus::Stopped => Err(AppError::NotReady("the model thread stopped".to_string())),
-    }
-}
-
-/// Where a request's time went; sent back as headers (milliseconds).
-struct Timing {
-    started: Instant,
-    tokenization: Duration,
-    /// The longest any of the request's comments waited for its forward pass.
-    queue: Duration,
-    /// The longest forward pass any of the request's comments went through.
-    inference: Duration,
-}
-
-impl Timing {
-    /// The timing headers, and `x-tact-warning` when there is a warning.
-    fn headers(&self, warning: Option<String>) -> HeaderMap {
-        let ms = |d: Duration| {
-            HeaderValue::from_str(&format!("{:.3}", d.as_secs_f64() * 1000.0))
-                .expect("a number is a valid header value")
-        };
-        let mut headers = HeaderMap::new();
-        for (name, duration) in [
-            ("x-tokenization-time", self.tokenization),
-            ("x-queue-time", self.queue),
-            ("x-inference-time", self.inference),
-            ("x-total-time", self.started.elapsed()),
-        ] {
-            headers.insert(HeaderName::from_static(name), ms(duration));
-        }
-        // Field names come from the client: keep what a header can carry.
-        if let Some(value) = warning.and_then(|w| HeaderValue::from_str(&w).ok()) {
-            headers.insert(HeaderName::from_static("x-tact-warning"), value);
-        }
-        headers
-    }
-}
-
-/// Tokenises the comments off the async workers, queues them for the model and waits.
-async fn run_model(
-    state: &AppState,
-    request: CommentsRequest,
-) -> Result<(Arc<Pipeline>, Vec<Inferred>, bool, Timing), AppError> {
-    let started = Instant::now();
-    let pipeline = admit(state)?;
-    let (comments, batch) = request.into_comments();
-    state.0.core.check_room(comments.len())?;
-    if state.config().log_text {
-        for c in &comments {
-            tracing::debug!(id = c.id.as_deref().unwrap_or(""), text = c.text, "comment");
-        }
-    }
-    let tokenizer = pipeline.clone();
-    // Only a dropped request stops the work, and then nobody reads this `None`.
-    let prepared = off_runtime(move |gone| {
-        map_until_gone(comments, gone, |c| tokenizer.prepare(c))
-            .map(|all| all.into_iter().collect::<Result<Vec<_>, _>>())
-    })
-    .await?
-    .ok_or_else(|| AppError::Internal("tokenising: the request was dropped".to_string()))?
-    .map_err(|e| AppError::Internal(format!("tokenising: {e}")))?;
-    let tokenization = started.elapsed();
-    let metrics = &state.0.metrics;
-    metrics
-        .tokenization_time
-        .observe(tokenization.as_secs_f64());
-    let inferred = state.0.core.infer(prepared).await?;
-    metrics.comments.inc_by(inferred.len() as u64);
-    let truncated = inferred.iter().filter(|i| i.classified.truncated).count();
-    metrics.truncated.inc_by(truncated as u64);
-    let timing = Timing {
-        started,
-        tokenization,
-        queue: inferred
-            .iter()
-            .map(|i| i.queue_time)
-            .max()
-            .unwrap_or_default(),
-        inference: inferred
-            .iter()
-            .map(|i| i.inference_time)
-            .max()
-            .unwrap_or_default(),
+/// The timing headers (milliseconds), and `x-tact-warning` when there is a warning.
+fn headers(timing: &Timing, warning: Option<String>) -> HeaderMap {
+    let ms = |d: Duration| {
+        HeaderValue::from_str(&format!("{:.3}", d.as_secs_f64() * 1000.0))
+            .expect("a number is a valid header value")
     };
-    Ok((pipeline, inferred, batch, timing))
+    let mut headers = HeaderMap::new();
+    for (name, duration) in [
+        ("x-tokenization-time", timing.tokenization),
+        ("x-queue-time", timing.queue),
+        ("x-inference-time", timing.inference),
+        ("x-total-time", timing.started.elapsed()),
+    ] {
+        headers.insert(HeaderName::from_static(name), ms(duration));
+    }
+    // Field names come from the client: keep what a header can carry.
+    if let Some(value) = warning.and_then(|w| HeaderValue::from_str(&w).ok()) {
+        headers.insert(HeaderName::from_static("x-tact-warning"), value);
+    }
+    headers
 }
 
 /// Decide what to do with one comment, or a batch.
@@ -258,25 +181,13 @@ pub async fn decide(
     body: CommentsBody,
 ) -> Result<Response, AppError> {
     let warning = body.warning();
-    let (pipeline, inferred, batch, timing) = run_model(&state, body.request).await?;
-    let text_bytes: usize = inferred.iter().map(|i| i.prepared.comment.text.len()).sum();
-    let decide_all = move |inferred: &[Inferred]| -> Vec<Decided> {
-        inferred
-            .iter()
-            .map(|i| pipeline.decide(&i.prepared, &i.classified))
-            .collect()
-    };
-    // The rules read at most 32 KiB of each comment, but a batch of long ones adds up.
-    let mut decisions = if text_bytes <= INLINE_BYTES {
-        decide_all(&inferred)
-    } else {
-        off_runtime(move |_| decide_all(&inferred)).await?
-    };
+    let (comments, batch) = body.request.into_comments();
+    let (mut decisions, timing) = state.engine().decide(comments).await?;
     let body = match batch {
         true => DecideResponse::Batch { decisions },
         false => DecideResponse::One(Box::new(decisions.remove(0))),
     };
-    Ok((timing.headers(warning), Json(body)).into_response())
+    Ok((headers(&timing, warning), Json(body)).into_response())
 }
 
 /// Score one comment, or a batch: intent, sentiment and abusive probabilities, no decision.
@@ -302,7 +213,8 @@ pub async fn classify(
     body: CommentsBody,
 ) -> Result<Response, AppError> {
     let warning = body.warning();
-    let (_, inferred, batch, timing) = run_model(&state, body.request).await?;
+    let (comments, batch) = body.request.into_comments();
+    let (inferred, timing) = state.engine().classify(comments).await?;
     let mut classifications: Vec<Classification> = inferred
         .into_iter()
         .map(|i| Classification {
@@ -317,7 +229,7 @@ pub async fn classify(
         true => ClassifyResponse::Batch { classifications },
         false => ClassifyResponse::One(classifications.remove(0)),
     };
-    Ok((timing.headers(warning), Json(body)).into_response())
+    Ok((headers(&timing, warning), Json(body)).into_response())
 }
 
 /// The process is up (says nothing of the model: see /ready).
@@ -334,7 +246,7 @@ pub async fn health() -> Json<Status> {
     (status = 200, description = "Ready", body = Status, example = json!({"status": "ready"})),
     (status = 503, description = "Loading, failed, or shutting down", body = ErrorBody)))]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Status>, AppError> {
-    admit(&state)?;
+    state.engine().admit()?;
     Ok(Json(Status {
         status: "ready".to_string(),
     }))
@@ -347,7 +259,7 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Status>, AppErr
     (status = 503, description = "Model not ready, or shutting down", body = ErrorBody)),
     security((), ("api_key" = [])))]
 pub async fn info(State(state): State<AppState>) -> Result<Json<Info>, AppError> {
-    let pipeline = admit(&state)?;
+    let pipeline = state.engine().admit()?;
     let encoder = &pipeline.classifier.encoder;
     let config = state.config();
     Ok(Json(Info {
@@ -389,7 +301,7 @@ pub async fn info(State(state): State<AppState>) -> Result<Json<Info>, AppError>
     security((), ("api_key" = [])))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let metrics = &state.0.metrics;
-    metrics.queue_depth.set(state.0.core.queue_depth() as i64);
+    metrics.queue_depth.set(state.engine().queue_depth() as i64);
     (
         [(
             header::CONTENT_TYPE,
