@@ -598,3 +598,34 @@ fn a_model_directory_that_cannot_be_written_names_the_flag() {
     );
     assert!(stderr.contains("--model-dir / TACT_MODEL_DIR"), "{stderr}");
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    use std::io::{BufRead, BufReader, Write};
+    for args in [&["classify"][..], &["decide"][..], &["score", "-"][..]] {
+        let mut child = tact()
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Far more output than a pipe holds, so tact is still writing when the reader goes.
+        let lines = "Unde e comanda mea? Aștept de o săptămână.\n".repeat(2000);
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::spawn(move || stdin.write_all(lines.as_bytes()));
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{args:?}: no output");
+        // The reader is gone (as `| head -1` would be).
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(
+            !stderr.contains("error") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -3,13 +3,15 @@
 
 mod eval;
 mod flags;
+mod score;
+mod serve;
 mod tune;
 
 use crate::classify::{Classifier, ModelConfig, DEFAULT_MAX_TOKENS};
 use crate::model::{fetch, WeightFormat};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,12 +47,13 @@ pub struct ModelArgs {
     /// Tokens per comment (incl. specials and the `query: ` prefix); the rest is ignored.
     #[arg(long, env = "TACT_MAX_TOKENS", default_value_t = DEFAULT_MAX_TOKENS)]
     pub max_tokens: usize,
-    /// Texts per forward pass.
+    /// Texts per forward pass (at least 1).
     #[arg(
         long,
         visible_alias = "batch",
         env = "TACT_BATCH_SIZE",
-        default_value_t = 32
+        default_value_t = 32,
+        value_parser = flags::at_least_one
     )]
     pub batch_size: usize,
 }
@@ -217,11 +220,11 @@ pub enum Command {
         model: ModelArgs,
     },
     /// Decide every comment of an archive (JSON Lines or CSV), one answer per line, in order.
-    Score(crate::score::ScoreArgs),
+    Score(score::ScoreArgs),
     /// Serve decisions over HTTP (see docs/serve.md); stops cleanly on SIGTERM or ctrl-c.
     Serve {
         #[command(flatten)]
-        serve: crate::serve::ServeArgs,
+        serve: serve::ServeArgs,
         #[command(flatten)]
         policy: PolicyArgs,
         #[command(flatten)]
@@ -261,6 +264,16 @@ pub fn error_report(error: &anyhow::Error) -> String {
         before = message;
     }
     report
+}
+
+/// Whether the error is a closed pipe (`tact score … | head` once `head` has its lines): the
+/// reader wanted no more, which is not a failure.
+pub fn is_closed_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -323,7 +336,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::train::run(&encoder, &cfg)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Score(args) => crate::score::command(args),
+        Command::Score(args) => {
+            let config = score::score_config(&args);
+            crate::score::command(config, move || {
+                let playbook = args.policy.load()?;
+                Ok(crate::pipeline::Pipeline::new(
+                    args.model.load()?,
+                    playbook,
+                )?)
+            })
+        }
         Command::Tune(args) => {
             let cfg = args.config()?;
             let files = crate::model::ModelFiles::ensure(&args.model_dir())?;
@@ -337,7 +359,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve,
             policy,
             model,
-        } => crate::serve::run(serve, model, policy),
+        } => {
+            let config = serve::serve_config(&serve, &model, &policy);
+            // A bad policy file fails here, before the model loads.
+            let playbook = policy.load()?;
+            crate::serve::run(config, serve.listen, move || {
+                let pipeline = crate::pipeline::Pipeline::new(model.load()?, playbook)?;
+                Ok(std::sync::Arc::new(pipeline))
+            })
+        }
         Command::Bench {
             corpus,
             runs,
@@ -365,6 +395,8 @@ fn classify(text: Option<String>, model: &ModelArgs) -> anyhow::Result<ExitCode>
     let classifier = model.load()?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let results = classifier.classify(&refs, model.batch_size)?;
+    // Written, not printed: a closed pipe is then an error to end on, not a panic.
+    let mut out = std::io::stdout().lock();
     for (text, c) in texts.iter().zip(results) {
         let line = serde_json::json!({
             "text": text,
@@ -373,7 +405,7 @@ fn classify(text: Option<String>, model: &ModelArgs) -> anyhow::Result<ExitCode>
             "tokens": c.tokens,
             "truncated": c.truncated,
         });
-        println!("{line}");
+        writeln!(out, "{line}").context("writing stdout")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -468,8 +500,10 @@ fn decide(
     if !comments.is_empty() {
         let playbook = policy.load()?;
         let pipeline = crate::pipeline::Pipeline::new(model.load()?, playbook)?;
+        let mut out = std::io::stdout().lock();
         for d in pipeline.decide_all(comments, model.batch_size)? {
-            println!("{}", serde_json::to_string_pretty(&d)?);
+            let json = serde_json::to_string_pretty(&d)?;
+            writeln!(out, "{json}").context("writing stdout")?;
         }
     }
     if blank > 0 {
@@ -488,6 +522,20 @@ mod tests {
     #[error("cannot read policy file p.toml: {source}")]
     struct Both {
         source: std::io::Error,
+    }
+
+    #[test]
+    fn a_closed_pipe_is_told_apart_from_other_failures() {
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let error = anyhow::Error::new(pipe).context("writing stdout");
+        assert!(is_closed_pipe(&error));
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert!(!is_closed_pipe(
+            &anyhow::Error::new(full).context("writing stdout")
+        ));
+        assert!(!is_closed_pipe(&anyhow::anyhow!(
+            "broken pipe, said in words"
+        )));
     }
 
     #[test]

@@ -21,12 +21,10 @@ pub mod same_file;
 pub mod summary;
 
 use crate::classify::length_sorted_batches;
-use crate::cli::{ModelArgs, PolicyArgs};
 use crate::model::Tokens;
 use crate::pipeline::{Pipeline, Prepared};
 use answer::Answer;
 use anyhow::{bail, Context};
-use clap::Args;
 use csv_input::{CsvColumns, CsvLimits, CsvReader};
 use fingerprint::InputFingerprint;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -42,59 +40,44 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::Instant;
 use summary::Summary;
 
-#[derive(Args, Debug, Clone)]
-pub struct ScoreArgs {
+/// What `tact score` is to do, as validated values (the flags are in the CLI layer).
+#[derive(Debug, Clone)]
+pub struct ScoreConfig {
     /// The archive: JSON Lines of comments, or CSV with a header; `-` reads stdin.
-    #[arg(default_value = "-", env = "TACT_SCORE_INPUT")]
     pub input: PathBuf,
     /// Where the answers go; `-` is stdout.
-    #[arg(short, long, default_value = "-", env = "TACT_SCORE_OUTPUT")]
     pub output: PathBuf,
     /// Input format (default: from the extension, `.csv` or else JSON Lines).
-    #[arg(long, value_enum, env = "TACT_SCORE_FORMAT")]
     pub format: Option<InputFormat>,
     /// Output format (default: from the extension, `.csv` or else JSON Lines).
-    #[arg(long, value_enum, env = "TACT_SCORE_OUTPUT_FORMAT")]
     pub output_format: Option<OutputFormat>,
     /// CSV column holding the comment's text.
-    #[arg(long, default_value = "text", env = "TACT_TEXT_COLUMN")]
     pub text_column: String,
     /// CSV column holding the comment's id (default: `id`, when the header has it).
-    #[arg(long, env = "TACT_ID_COLUMN")]
     pub id_column: Option<String>,
     /// CSV column holding the author's id (default: `author_id`, when the header has it).
-    #[arg(long, env = "TACT_AUTHOR_COLUMN")]
     pub author_column: Option<String>,
     /// Continue an interrupted output: keep its whole answers, cut a torn last one, and
     /// answer the input records after them.
-    #[arg(long, env = "TACT_SCORE_RESUME")]
     pub resume: bool,
     /// Replace an existing output (without this or --resume, an existing output is refused).
-    #[arg(long, env = "TACT_SCORE_OVERWRITE", conflicts_with = "resume")]
     pub overwrite: bool,
     /// Exit with status 1 when any record could not be decided (every record is still answered).
-    #[arg(long, env = "TACT_SCORE_STRICT")]
     pub strict: bool,
     /// CSV field delimiter: `,`, `;` or `tab` (default: sniffed from the header line).
-    #[arg(long, env = "TACT_SCORE_DELIMITER", value_parser = Delimiter::parse)]
     pub delimiter: Option<Delimiter>,
     /// The longest line (and CSV record) read, in bytes; a longer one is answered
     /// `line_too_long` without being held in memory.
-    #[arg(long, default_value_t = 1 << 20, env = "TACT_SCORE_MAX_LINE_BYTES")]
     pub max_line_bytes: usize,
     /// The most physical lines one CSV record may span (inside quotes); past it, the quote is
     /// taken as never closed and the record answered `bad_quote`.
-    #[arg(long, default_value_t = 100, env = "TACT_SCORE_MAX_RECORD_LINES")]
     pub max_record_lines: u64,
-    #[command(flatten)]
-    pub policy: PolicyArgs,
     /// Comments the model thread sorts by length at a time. Larger cuts padding (at 2048 the
     /// batches are nearly those of sorting the whole bench corpus) and costs a few MB; answers
     /// reach the output a window at a time.
-    #[arg(long, default_value_t = 2048, env = "TACT_SCORE_WINDOW")]
     pub window: usize,
-    #[command(flatten)]
-    pub model: ModelArgs,
+    /// Texts per forward pass.
+    pub batch_size: usize,
 }
 
 /// A record read and tokenised, or why it could not be.
@@ -118,7 +101,12 @@ impl Ready {
 
 /// Runs `tact score`: 0 when every record was answered; 1 with `--strict` and a bad record;
 /// an `Err` (status 2) when the input cannot be read or the output cannot be written.
-pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+/// `load` gives the model and the playbook; it is called once the input and output have passed
+/// every check.
+pub fn command(
+    args: ScoreConfig,
+    load: impl FnOnce() -> anyhow::Result<Pipeline>,
+) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.window > 0, "--window must be at least 1");
     anyhow::ensure!(
         args.max_line_bytes > 0,
@@ -190,9 +178,8 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let playbook = args.policy.load()?;
     let load_start = Instant::now();
-    let pipeline = Pipeline::new(args.model.load()?, playbook)?;
+    let pipeline = load()?;
     let load_secs = load_start.elapsed().as_secs_f64();
 
     let out: Box<dyn Write + Send> = if stdout {
@@ -212,14 +199,8 @@ pub fn command(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let writer = OrderedWriter::new(out, output_format, write_header, answered + 1, progress)?;
 
     let run_start = Instant::now();
-    let (tally, read_result) = run_threads(
-        &pipeline,
-        reader,
-        writer,
-        args.window,
-        args.model.batch_size.max(1),
-    )
-    .with_context(|| format!("writing {output_name}"))?;
+    let (tally, read_result) = run_threads(&pipeline, reader, writer, args.window, args.batch_size)
+        .with_context(|| format!("writing {output_name}"))?;
     let summary = Summary {
         tally,
         resumed_after: answered,

@@ -24,10 +24,8 @@ pub use router::app;
 
 use error::AppError;
 
-use crate::cli::{ModelArgs, PolicyArgs};
 use crate::pipeline::Pipeline;
 use anyhow::Context;
-use clap::Args;
 use metrics::Metrics;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -47,54 +45,6 @@ pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// File descriptors kept for other than connections (model files, logs, the listener).
 const RESERVED_DESCRIPTORS: usize = 32;
-
-/// The flags of `tact serve` (besides the model and policy flags it shares with the CLI).
-#[derive(Args, Debug, Clone)]
-pub struct ServeArgs {
-    /// Address and port to listen on.
-    #[arg(long, env = "TACT_LISTEN", default_value = DEFAULT_LISTEN)]
-    pub listen: SocketAddr,
-    /// Require `Authorization: Bearer KEY` on /v1/* and /metrics.
-    #[arg(long, env = "TACT_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
-    /// Comments per request, at most.
-    #[arg(long, env = "TACT_MAX_COMMENTS", default_value_t = DEFAULT_MAX_COMMENTS)]
-    pub max_comments: usize,
-    /// Request body size, at most (bytes).
-    #[arg(long, env = "TACT_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
-    pub max_body_bytes: usize,
-    /// Comments waiting for the model, at most; beyond it requests get 429.
-    #[arg(long, env = "TACT_MAX_QUEUE", default_value_t = DEFAULT_MAX_QUEUE)]
-    pub max_queue: usize,
-    /// Expected queueing time, at most: a request that would wait longer (judging by the
-    /// model's recent speed) gets 429, so admitted requests keep their latency.
-    #[arg(long, env = "TACT_MAX_QUEUE_WAIT_MS", default_value_t = DEFAULT_MAX_QUEUE_WAIT_MS)]
-    pub max_queue_wait_ms: u64,
-    /// Padded tokens per forward pass (comments × longest comment), at most.
-    #[arg(long, env = "TACT_MAX_BATCH_TOKENS", default_value_t = DEFAULT_MAX_BATCH_TOKENS)]
-    pub max_batch_tokens: usize,
-    /// Time a request may take, queueing included, before it gets 504.
-    #[arg(long, env = "TACT_REQUEST_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_TIMEOUT_MS)]
-    pub request_timeout_ms: u64,
-    /// Time a connection has to send a request's headers, counted from when it starts waiting
-    /// for them: half-sent headers and idle keep-alive connections are closed after it.
-    #[arg(long, env = "TACT_HEADER_READ_TIMEOUT_MS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_MS)]
-    pub header_read_timeout_ms: u64,
-    /// Time a request has to send its whole body once its headers are in; then 408.
-    #[arg(long, env = "TACT_BODY_READ_TIMEOUT_MS", default_value_t = DEFAULT_BODY_READ_TIMEOUT_MS)]
-    pub body_read_timeout_ms: u64,
-    /// Open connections, at most (lowered to fit the file-descriptor limit); more wait to be
-    /// accepted.
-    #[arg(long, env = "TACT_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
-    pub max_connections: usize,
-    /// Refuse (422) a comment with a field tact does not know, rather than ignore it with an
-    /// `x-tact-warning` header.
-    #[arg(long, env = "TACT_STRICT_FIELDS")]
-    pub strict_fields: bool,
-    /// Write comment texts to the log (debug level); off by default, texts are personal data.
-    #[arg(long, env = "TACT_LOG_TEXT")]
-    pub log_text: bool,
-}
 
 /// The service's limits and switches, as the handlers and the batcher see them.
 #[derive(Debug, Clone)]
@@ -142,29 +92,6 @@ impl Default for ServeConfig {
 }
 
 impl ServeConfig {
-    pub fn new(args: &ServeArgs, model: &ModelArgs, policy: &PolicyArgs) -> Self {
-        ServeConfig {
-            max_comments: args.max_comments,
-            max_body_bytes: args.max_body_bytes,
-            max_queue: args.max_queue,
-            max_queue_wait: Duration::from_millis(args.max_queue_wait_ms),
-            max_batch_size: model.batch_size,
-            max_batch_tokens: args.max_batch_tokens,
-            max_tokens: model.max_tokens,
-            request_timeout: Duration::from_millis(args.request_timeout_ms),
-            header_read_timeout: Duration::from_millis(args.header_read_timeout_ms),
-            body_read_timeout: Duration::from_millis(args.body_read_timeout_ms),
-            max_connections: args.max_connections,
-            api_key: args.api_key.clone().filter(|k| !k.is_empty()),
-            strict_fields: args.strict_fields,
-            log_text: args.log_text,
-            policy_source: policy
-                .policy
-                .as_ref()
-                .map_or_else(|| "default".to_string(), |p| p.display().to_string()),
-        }
-    }
-
     /// Rejects limits under which some valid request could never be served.
     pub fn validate(&self) -> Result<(), String> {
         let positive = [
@@ -291,23 +218,23 @@ pub async fn serve(
     state.stop_model().await;
 }
 
-/// `tact serve`: loads the policy (failing fast on a bad file), starts the model thread,
-/// listens, and exits on SIGTERM or ctrl-c once in-flight requests are answered.
-pub fn run(args: ServeArgs, model: ModelArgs, policy: PolicyArgs) -> anyhow::Result<ExitCode> {
-    let config = ServeConfig::new(&args, &model, &policy);
-    let playbook = policy.load()?;
-    let state = AppState::start(config, move || {
-        Ok(Arc::new(Pipeline::new(model.load()?, playbook)?))
-    })?;
+/// `tact serve`: starts the model thread with `load`, listens on `listen`, and exits on
+/// SIGTERM or ctrl-c once in-flight requests are answered.
+pub fn run(
+    config: ServeConfig,
+    listen: SocketAddr,
+    load: impl FnOnce() -> anyhow::Result<Arc<Pipeline>> + Send + 'static,
+) -> anyhow::Result<ExitCode> {
+    let state = AppState::start(config, load)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tact-http")
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("listening on {}", args.listen))?;
+            .with_context(|| format!("listening on {listen}"))?;
         let addr = listener.local_addr()?;
         eprintln!("tact serve: listening on http://{addr} (docs: http://{addr}/docs)");
         serve(listener, state.clone(), shutdown_signal()).await;
