@@ -1,68 +1,13 @@
 //! The Decision JSON of SPEC §3 — the one object every front end (HTTP, archive scoring,
-//! `tact decide`) emits — and the small enums it carries: who responds, where, how urgently.
+//! `tact decide`) emits; the small enums it carries are the playbook's vocabulary.
 //!
 //! Field names are the wire names; fields may be added but none renamed.
 
-use super::rules::RuleId;
+use super::vocabulary::{Channel, Priority, Responder, RuleId};
 use crate::comment::Scores;
 use crate::labels::{Action, Intent, Lang, Sentiment};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Who should carry out a reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Responder {
-    /// An automatic answer; only ever chosen for confident decisions.
-    Bot,
-    /// A member of the moderation team.
-    Agent,
-    /// A calm, experienced person (angry authors, legal or safety matters).
-    Senior,
-}
-
-impl Responder {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Responder::Bot => "bot",
-            Responder::Agent => "agent",
-            Responder::Senior => "senior",
-        }
-    }
-}
-
-/// Where the reply goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Public,
-    Private,
-    /// Answer publicly, then move to DM / e-mail / phone for order or account details.
-    PublicThenPrivate,
-    /// Nothing is posted (ignore, wait, hide, delete and ban).
-    None,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Public => "public",
-            Channel::Private => "private",
-            Channel::PublicThenPrivate => "public_then_private",
-            Channel::None => "none",
-        }
-    }
-}
-
-/// How the decision ranks in the moderation queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    Low,
-    Normal,
-    High,
-    Urgent,
-}
 
 /// A label with the model's probability for it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -159,14 +104,6 @@ pub struct Decision {
     pub reply: Option<Reply>,
 }
 
-/// Whether an action posts something, and so takes reply templates, a responder and a channel.
-pub fn action_replies(action: Action) -> bool {
-    !matches!(
-        action,
-        Action::Wait | Action::Ignore | Action::Hide | Action::DeleteAndBan
-    )
-}
-
 /// Rounds a probability to 4 decimals for the JSON. In f64, so that 0.91 stays 0.91 however
 /// the decision is serialised (an f32 widened to f64 would print as 0.9100000262260437).
 pub fn round4(p: f32) -> f64 {
@@ -176,40 +113,6 @@ pub fn round4(p: f32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn enum_names_match_their_serde_names() {
-        for r in [Responder::Bot, Responder::Agent, Responder::Senior] {
-            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
-        }
-        for c in [
-            Channel::Public,
-            Channel::Private,
-            Channel::PublicThenPrivate,
-            Channel::None,
-        ] {
-            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
-        }
-        assert_eq!(serde_json::to_value(Priority::Urgent).unwrap(), "urgent");
-    }
-
-    #[test]
-    fn only_silent_actions_have_no_reply() {
-        let silent: Vec<Action> = Action::ALL
-            .iter()
-            .copied()
-            .filter(|&a| !action_replies(a))
-            .collect();
-        assert_eq!(
-            silent,
-            [
-                Action::Wait,
-                Action::Ignore,
-                Action::Hide,
-                Action::DeleteAndBan
-            ]
-        );
-    }
 
     #[test]
     fn score_table_keeps_label_order_and_four_decimals() {

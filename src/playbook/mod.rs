@@ -5,26 +5,39 @@
 //! tunable (thresholds, deadlines, responders, keywords, reply templates) is in the
 //! [`Policy`]; the rules and their order are in `rules.rs`. docs/playbook.md documents the
 //! decision, the rules and the policy file.
+//!
+//! Inside, each file uses only files listed before it: `vocabulary` (rule ids, responders,
+//! channels, priorities); `policy_schema` (the policy file's serde structs); `keywords` and
+//! `placeholders` (the grammar of its keyword lists and reply templates); `policy_error`,
+//! `validate` and `policy` (reading and checking a policy); `history`, `personal` and
+//! `signals` (facts about a comment); `decision` (the Decision JSON); `templates` (replies);
+//! `rules`; `calibration`; and this file, which puts a decision together.
 
 mod calibration;
 mod decision;
+#[cfg(test)]
+mod fixtures;
 mod history;
+mod keywords;
 mod personal;
+mod placeholders;
 mod policy;
+mod policy_error;
+mod policy_schema;
 mod rules;
 mod signals;
 mod templates;
 mod validate;
+mod vocabulary;
 
 pub use calibration::{Calibration, Sample};
-pub use decision::{
-    action_replies, Channel, Decision, Labelled, Priority, Reply, Responder, ScoreTable,
-};
+pub use decision::{Decision, Labelled, Reply, ScoreTable};
 pub use history::{History, HistorySource};
 pub use personal::PersonalKind;
-pub use policy::{Policy, PolicyError, DEFAULT_POLICY_TOML};
-pub use rules::RuleId;
-pub use templates::TemplateProblem;
+pub use placeholders::TemplateProblem;
+pub use policy::{Policy, DEFAULT_POLICY_TOML};
+pub use policy_error::PolicyError;
+pub use vocabulary::{action_replies, Channel, Priority, Responder, RuleId};
 
 use crate::comment::{Comment, Scores};
 use crate::labels::Lang;

@@ -1,6 +1,7 @@
 //! The rules and their order of precedence: which rule fires for a comment's scores and facts,
 //! how confident that makes the decision, and the reasons to show for it. What a rule then
-//! does (action, responder, channel, deadline) is the policy's [`Outcome`](super::policy::Outcome).
+//! does (action, responder, channel, deadline) is the policy's
+//! [`Outcome`](super::policy_schema::Outcome).
 //!
 //! Rules are tried in [`RuleId::ALL`] order and the first that fires decides:
 //! abuse before everything (it must come down whatever else the comment is) — but a ban only
@@ -15,70 +16,12 @@
 
 use super::policy::Policy;
 use super::signals::Facts;
+use super::vocabulary::RuleId;
 use crate::comment::Scores;
 use crate::labels::Intent;
-use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// A rule's stable id, as reported in decisions. It names the rule as shipped: a policy that
-/// changes the rule's action keeps the id, so logs and evaluations stay comparable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RuleId {
-    AbuseDelete,
-    SpamHide,
-    PersonalDataHide,
-    ComplaintEscalate,
-    RsraWait,
-    AbuseReview,
-    ComplaintRsr,
-    MisinformationCorrect,
-    TrollIgnore,
-    AnswerBot,
-    AnswerAgent,
-    PraiseThank,
-    OtherAcknowledge,
-    UncertainEscalate,
-}
-
+/// What each rule reads its confidence from, and which rule handles an intent.
 impl RuleId {
-    /// Every rule, in order of precedence.
-    pub const ALL: &'static [RuleId] = &[
-        RuleId::AbuseDelete,
-        RuleId::SpamHide,
-        RuleId::PersonalDataHide,
-        RuleId::ComplaintEscalate,
-        RuleId::RsraWait,
-        RuleId::AbuseReview,
-        RuleId::ComplaintRsr,
-        RuleId::MisinformationCorrect,
-        RuleId::TrollIgnore,
-        RuleId::AnswerBot,
-        RuleId::AnswerAgent,
-        RuleId::PraiseThank,
-        RuleId::OtherAcknowledge,
-        RuleId::UncertainEscalate,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleId::AbuseDelete => "abuse-delete",
-            RuleId::AbuseReview => "abuse-review",
-            RuleId::SpamHide => "spam-hide",
-            RuleId::PersonalDataHide => "personal-data-hide",
-            RuleId::ComplaintEscalate => "complaint-escalate",
-            RuleId::RsraWait => "rsra-wait",
-            RuleId::ComplaintRsr => "complaint-rsr",
-            RuleId::MisinformationCorrect => "misinformation-correct",
-            RuleId::TrollIgnore => "troll-ignore",
-            RuleId::AnswerBot => "answer-bot",
-            RuleId::AnswerAgent => "answer-agent",
-            RuleId::PraiseThank => "praise-thank",
-            RuleId::OtherAcknowledge => "other-acknowledge",
-            RuleId::UncertainEscalate => "uncertain-escalate",
-        }
-    }
-
     /// The intents whose probability mass is the rule's confidence (see [`confidence`]).
     fn basis(self) -> &'static [Intent] {
         match self {
@@ -108,12 +51,6 @@ impl RuleId {
             Intent::Praise => RuleId::PraiseThank,
             Intent::Other => RuleId::OtherAcknowledge,
         }
-    }
-}
-
-impl fmt::Display for RuleId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -363,3 +300,6 @@ fn choose_answer_responder(policy: &Policy, facts: &Facts, mut firing: Firing) -
     firing.reasons.push(why_not_bot);
     firing
 }
+
+#[cfg(test)]
+mod tests;

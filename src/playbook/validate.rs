@@ -1,15 +1,15 @@
 //! Validation of a policy as it is read: every value in range, every rule able to fire, every
 //! outcome fitting its action, every keyword matchable, every reply it may need present and
-//! fillable in every language. A [`Policy`] that exists has passed all of it.
+//! fillable in every language. A `Policy` that exists has passed all of it.
 
-use super::decision::{action_replies, Channel};
-use super::policy::{Policy, PolicyError};
-use super::rules::RuleId;
-use super::signals::Keyword;
-use super::templates;
+use super::keywords::Keyword;
+use super::placeholders;
+use super::policy_error::PolicyError;
+use super::policy_schema::PolicyFile;
+use super::vocabulary::{action_replies, Channel, RuleId};
 use crate::labels::{Action, Lang};
 
-impl Policy {
+impl PolicyFile {
     pub(super) fn validate(&self) -> Result<(), PolicyError> {
         self.check_ranges()?;
         self.check_signals()?;
@@ -225,7 +225,7 @@ impl Policy {
         for &action in Action::ALL {
             for &lang in Lang::ALL {
                 for (i, template) in self.templates.get(action).get(lang).iter().enumerate() {
-                    templates::fill(template, &self.brand).map_err(|problem| {
+                    placeholders::fill(template, &self.brand).map_err(|problem| {
                         PolicyError::Template {
                             key: format!("templates.{action}.{lang} #{}", i + 1),
                             problem,
