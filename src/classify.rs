@@ -12,13 +12,25 @@ use crate::model::{
 };
 use std::path::PathBuf;
 
-/// What the pipeline needs from the model: tokenising a text, scoring a batch of tokenised
-/// texts, and the heads the scores come from (their card, their calibration).
+/// What the pipeline and its front ends need from the model: tokenising a text, scoring a
+/// batch of tokenised texts, the heads the scores come from (their card, their calibration)
+/// and what the encoder is.
 pub trait Backend {
     fn tokenize(&self, text: &str) -> Result<Tokens, ModelError>;
     /// Scores a batch of tokenised texts (one forward pass), one result per text, in order.
     fn classify_tokens(&self, batch: &[&Tokens]) -> Result<Vec<Classified>, ModelError>;
     fn heads(&self) -> &Heads;
+    fn encoder_info(&self) -> EncoderInfo;
+}
+
+/// What the encoder is, as a server reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderInfo {
+    pub weight_format: WeightFormat,
+    /// Length of the sentence vectors.
+    pub hidden_size: usize,
+    /// Tokens per text; the rest of a longer text is cut.
+    pub max_tokens: usize,
 }
 
 /// How to build a [`Classifier`]; every field has a CLI flag and an env var.
@@ -118,6 +130,14 @@ impl Backend for Classifier {
 
     fn heads(&self) -> &Heads {
         &self.heads
+    }
+
+    fn encoder_info(&self) -> EncoderInfo {
+        EncoderInfo {
+            weight_format: self.encoder.format(),
+            hidden_size: self.encoder.hidden_size(),
+            max_tokens: self.encoder.max_tokens(),
+        }
     }
 }
 

@@ -2,10 +2,10 @@
 //! specials), the same scores for every text, and failures on demand, so that error, queue and
 //! protocol paths run without the encoder's files. Its heads are the committed ones.
 
-use super::{Backend, Classified};
+use super::{Backend, Classified, EncoderInfo};
 use crate::comment::Scores;
 use crate::labels::{Intent, Sentiment};
-use crate::model::{Heads, ModelError, Tokens};
+use crate::model::{Heads, ModelError, Tokens, WeightFormat};
 
 pub struct FakeBackend {
     pub heads: Heads,
@@ -68,5 +68,13 @@ impl Backend for FakeBackend {
 
     fn heads(&self) -> &Heads {
         &self.heads
+    }
+
+    fn encoder_info(&self) -> EncoderInfo {
+        EncoderInfo {
+            weight_format: WeightFormat::F32,
+            hidden_size: self.heads.card.embedding_dim,
+            max_tokens: 512,
+        }
     }
 }
