@@ -3,7 +3,7 @@
 //! [`Classifier`] is what the front ends (HTTP, archive scorer, evaluator, CLI) hold. It is
 //! synchronous and CPU-bound; the server runs it on its own thread. [`Backend`] is the seam
 //! between the pipeline and the model: what the pipeline needs, so that tests of the paths
-//! around the model can run on a fake ([`fake`]) without the encoder's files.
+//! around the model can run on a fake (`fake`, built for tests only) without the encoder's files.
 
 use crate::comment::Scores;
 use crate::model::batching::in_input_order;
