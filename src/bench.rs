@@ -3,7 +3,8 @@
 //! length, warm-up first, median of several passes; batch-1 latency on the first texts; the
 //! whole pipeline (tokenise, encode, heads, playbook); and the process's peak RSS.
 
-use crate::classify::{length_sorted_batches, Classifier};
+use crate::classify::Classifier;
+use crate::model::batching::{for_each_batch, in_input_order};
 use crate::model::{Encoder, Tokens};
 use serde::Serialize;
 use std::time::Instant;
@@ -58,14 +59,8 @@ pub fn accuracy(
             .iter()
             .map(|t| e.tokenize(t))
             .collect::<Result<_, _>>()?;
-        let mut out = vec![Vec::new(); texts.len()];
-        for chunk in length_sorted_batches(&tokens, batch) {
-            let b: Vec<Tokens> = chunk.iter().map(|&i| tokens[i].clone()).collect();
-            for (i, v) in chunk.into_iter().zip(e.embed_tokens(&b)?) {
-                out[i] = v;
-            }
-        }
-        Ok(out)
+        let tokens: Vec<&Tokens> = tokens.iter().collect();
+        Ok(in_input_order(&tokens, batch, |b| e.embed_tokens(b))?)
     };
     let (got, want) = (embed_all(encoder)?, embed_all(reference)?);
     // Both are unit vectors, so the dot product is the cosine.
@@ -116,12 +111,10 @@ fn encoder_pass(c: &Classifier, texts: &[&str], batch: usize) -> anyhow::Result<
     let start = Instant::now();
     let tokens: Vec<Tokens> = texts
         .iter()
-        .map(|t| c.tokenize(t))
+        .map(|t| c.encoder.tokenize(t))
         .collect::<Result<_, _>>()?;
-    for chunk in length_sorted_batches(&tokens, batch) {
-        let b: Vec<Tokens> = chunk.iter().map(|&i| tokens[i].clone()).collect();
-        c.encoder.embed_tokens(&b)?;
-    }
+    let tokens: Vec<&Tokens> = tokens.iter().collect();
+    for_each_batch(&tokens, batch, |_, b| c.encoder.embed_tokens(b).map(drop))?;
     Ok(start.elapsed().as_secs_f64())
 }
 
@@ -134,7 +127,7 @@ pub fn run(
     anyhow::ensure!(!texts.is_empty(), "the corpus has no texts");
     let tokens: usize = texts
         .iter()
-        .map(|t| c.tokenize(t).map(|t| t.ids.len()))
+        .map(|t| c.encoder.tokenize(t).map(|t| t.ids.len()))
         .sum::<Result<_, _>>()?;
     // Warm-up over 10% of the texts, as ort_anchor.py does.
     encoder_pass(c, &texts[..texts.len().div_ceil(10)], cfg.batch)?;
@@ -148,7 +141,7 @@ pub fn run(
         .take(cfg.latency_texts)
         .map(|t| {
             let start = Instant::now();
-            let tok = c.tokenize(t)?;
+            let tok = c.encoder.tokenize(t)?;
             c.encoder.embed_tokens(&[tok])?;
             Ok(start.elapsed().as_secs_f64() * 1000.0)
         })

@@ -1,13 +1,37 @@
 //! Texts → calibrated scores: the encoder and the heads put together.
 //!
 //! [`Classifier`] is what the front ends (HTTP, archive scorer, evaluator, CLI) hold. It is
-//! synchronous and CPU-bound; the server runs it on its own thread.
+//! synchronous and CPU-bound; the server runs it on its own thread. [`Backend`] is the seam
+//! between the pipeline and the model: what the pipeline needs, so that tests of the paths
+//! around the model can run on a fake (`fake`, built for tests only) without the encoder's files.
 
 use crate::comment::Scores;
+use crate::model::batching::in_input_order;
 use crate::model::{
     Encoder, EncoderConfig, Heads, ModelError, ModelFiles, TokenCut, Tokens, WeightFormat,
 };
 use std::path::PathBuf;
+
+/// What the pipeline and its front ends need from the model: tokenising a text, scoring a
+/// batch of tokenised texts, the heads the scores come from (their card, their calibration)
+/// and what the encoder is.
+pub trait Backend {
+    fn tokenize(&self, text: &str) -> Result<Tokens, ModelError>;
+    /// Scores a batch of tokenised texts (one forward pass), one result per text, in order.
+    fn classify_tokens(&self, batch: &[&Tokens]) -> Result<Vec<Classified>, ModelError>;
+    fn heads(&self) -> &Heads;
+    fn encoder_info(&self) -> EncoderInfo;
+}
+
+/// What the encoder is, as a server reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderInfo {
+    pub weight_format: WeightFormat,
+    /// Length of the sentence vectors.
+    pub hidden_size: usize,
+    /// Tokens per text; the rest of a longer text is cut.
+    pub max_tokens: usize,
+}
 
 /// How to build a [`Classifier`]; every field has a CLI flag and an env var.
 #[derive(Debug, Clone)]
@@ -69,12 +93,27 @@ impl Classifier {
         Ok(Self { encoder, heads })
     }
 
-    pub fn tokenize(&self, text: &str) -> Result<Tokens, ModelError> {
+    /// Tokenises and scores texts, batching them by length `batch_size` at a time.
+    pub fn classify(
+        &self,
+        texts: &[&str],
+        batch_size: usize,
+    ) -> Result<Vec<Classified>, ModelError> {
+        let tokens = texts
+            .iter()
+            .map(|t| self.tokenize(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tokens: Vec<&Tokens> = tokens.iter().collect();
+        in_input_order(&tokens, batch_size, |batch| self.classify_tokens(batch))
+    }
+}
+
+impl Backend for Classifier {
+    fn tokenize(&self, text: &str) -> Result<Tokens, ModelError> {
         self.encoder.tokenize(text)
     }
 
-    /// Scores a batch of tokenised texts (one forward pass).
-    pub fn classify_tokens(&self, batch: &[Tokens]) -> Result<Vec<Classified>, ModelError> {
+    fn classify_tokens(&self, batch: &[&Tokens]) -> Result<Vec<Classified>, ModelError> {
         let embeddings = self.encoder.embed_tokens(batch)?;
         let scores = self.heads.scores(&embeddings)?;
         Ok(scores
@@ -89,36 +128,18 @@ impl Classifier {
             .collect())
     }
 
-    /// Tokenises and scores texts, batching them by length `batch_size` at a time.
-    pub fn classify(
-        &self,
-        texts: &[&str],
-        batch_size: usize,
-    ) -> Result<Vec<Classified>, ModelError> {
-        let tokens = texts
-            .iter()
-            .map(|t| self.tokenize(t))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut out: Vec<Option<Classified>> = vec![None; texts.len()];
-        for chunk in length_sorted_batches(&tokens, batch_size) {
-            let batch: Vec<Tokens> = chunk.iter().map(|&i| tokens[i].clone()).collect();
-            for (i, c) in chunk.into_iter().zip(self.classify_tokens(&batch)?) {
-                out[i] = Some(c);
-            }
+    fn heads(&self) -> &Heads {
+        &self.heads
+    }
+
+    fn encoder_info(&self) -> EncoderInfo {
+        EncoderInfo {
+            weight_format: self.encoder.format(),
+            hidden_size: self.encoder.hidden_size(),
+            max_tokens: self.encoder.max_tokens(),
         }
-        Ok(out
-            .into_iter()
-            .map(|c| c.expect("every text is in one batch"))
-            .collect())
     }
 }
 
-/// Indices of `tokens` grouped into batches of similar length, so padding costs little.
-pub fn length_sorted_batches(tokens: &[Tokens], batch_size: usize) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..tokens.len()).collect();
-    order.sort_by_key(|&i| tokens[i].ids.len());
-    order
-        .chunks(batch_size.max(1))
-        .map(|c| c.to_vec())
-        .collect()
-}
+#[cfg(test)]
+pub mod fake;

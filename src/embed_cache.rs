@@ -5,7 +5,8 @@
 //! 16-byte key (the head of sha256 of the text) and the vector as little-endian f32. A torn
 //! last record (an interrupted run) is ignored on load and overwritten by the next append.
 
-use crate::model::Encoder;
+use crate::model::batching::for_each_batch;
+use crate::model::{Encoder, Tokens};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{Seek, SeekFrom, Write};
@@ -96,15 +97,15 @@ impl EmbeddingCache {
             .iter()
             .map(|t| encoder.tokenize(t))
             .collect::<Result<Vec<_>, _>>()?;
-        let batches = crate::classify::length_sorted_batches(&tokens, batch);
+        let tokens: Vec<&Tokens> = tokens.iter().collect();
         let start = Instant::now();
+        let mut batches = 0usize;
         let mut done = 0usize;
         tracing::info!(texts = todo.len(), cache = %self.path.display(), "embedding");
-        for (n, chunk) in batches.iter().enumerate() {
-            let b: Vec<_> = chunk.iter().map(|&i| tokens[i].clone()).collect();
-            let vectors = encoder.embed_tokens(&b)?;
-            let mut buf = Vec::with_capacity(chunk.len() * record as usize);
-            for (&i, v) in chunk.iter().zip(vectors) {
+        for_each_batch(&tokens, batch, |positions, batch| {
+            let vectors = encoder.embed_tokens(batch)?;
+            let mut buf = Vec::with_capacity(positions.len() * record as usize);
+            for (&i, v) in positions.iter().zip(vectors) {
                 let k = key(todo[i]);
                 buf.extend_from_slice(&k);
                 v.iter()
@@ -112,8 +113,9 @@ impl EmbeddingCache {
                 self.vectors.insert(k, v);
             }
             file.write_all(&buf)?;
-            done += chunk.len();
-            if n % 50 == 49 {
+            done += positions.len();
+            batches += 1;
+            if batches.is_multiple_of(50) {
                 let rate = done as f64 / start.elapsed().as_secs_f64();
                 let eta = (todo.len() - done) as f64 / rate;
                 eprintln!(
@@ -121,7 +123,8 @@ impl EmbeddingCache {
                     todo.len()
                 );
             }
-        }
+            Ok::<_, anyhow::Error>(())
+        })?;
         file.flush()?;
         Ok(())
     }

@@ -2,11 +2,12 @@
 //! `tact decide`, the evaluator) goes through, split in three steps so a server can run them
 //! where they belong: [`Pipeline::prepare`] (language, tokenisation: cheap, any thread),
 //! [`Pipeline::infer`] (the model: its own thread, batched), [`Pipeline::decide`] (the
-//! playbook: pure).
+//! playbook: pure). It reaches the model only through [`Backend`].
 
-use crate::classify::{length_sorted_batches, Classified, Classifier};
+use crate::classify::{Backend, Classified, Classifier};
 use crate::comment::Comment;
 use crate::labels::Lang;
+use crate::model::batching::in_input_order;
 use crate::model::{ModelError, Tokens};
 use crate::playbook::{Calibration, Cut, Decision, Input, Playbook};
 use serde::{Deserialize, Serialize};
@@ -32,16 +33,17 @@ pub struct Decided {
     pub truncated: bool,
 }
 
-pub struct Pipeline {
-    pub classifier: Classifier,
+/// The model and the playbook; the model is the real [`Classifier`] but for tests on a fake.
+pub struct Pipeline<B = Classifier> {
+    pub classifier: B,
     pub playbook: Playbook,
 }
 
-impl Pipeline {
+impl<B: Backend> Pipeline<B> {
     /// Puts the model and the playbook together, the decision confidence calibrated with the
     /// calibration that came with the heads (if any).
-    pub fn new(classifier: Classifier, playbook: Playbook) -> Result<Self, ModelError> {
-        let calibration = decision_calibration(&classifier.heads).map_err(|e| {
+    pub fn new(classifier: B, playbook: Playbook) -> Result<Self, ModelError> {
+        let calibration = decision_calibration(classifier.heads()).map_err(|e| {
             ModelError::Config(format!("the heads' decision calibration is invalid: {e}"))
         })?;
         if let Some(c) = &calibration {
@@ -71,7 +73,7 @@ impl Pipeline {
 
     /// One forward pass over a batch of prepared comments.
     pub fn infer(&self, batch: &[&Prepared]) -> Result<Vec<Classified>, ModelError> {
-        let tokens: Vec<Tokens> = batch.iter().map(|p| p.tokens.clone()).collect();
+        let tokens: Vec<&Tokens> = batch.iter().map(|p| &p.tokens).collect();
         self.classifier.classify_tokens(&tokens)
     }
 
@@ -103,17 +105,14 @@ impl Pipeline {
             .into_iter()
             .map(|c| self.prepare(c))
             .collect::<Result<Vec<_>, _>>()?;
-        let tokens: Vec<Tokens> = prepared.iter().map(|p| p.tokens.clone()).collect();
-        let mut out: Vec<Option<Decided>> = vec![None; prepared.len()];
-        for chunk in length_sorted_batches(&tokens, batch_size) {
-            let batch: Vec<&Prepared> = chunk.iter().map(|&i| &prepared[i]).collect();
-            for (&i, c) in chunk.iter().zip(self.infer(&batch)?) {
-                out[i] = Some(self.decide(&prepared[i], &c));
-            }
-        }
-        Ok(out
-            .into_iter()
-            .map(|d| d.expect("every comment is in one batch"))
+        let tokens: Vec<&Tokens> = prepared.iter().map(|p| &p.tokens).collect();
+        let classified = in_input_order(&tokens, batch_size, |batch| {
+            self.classifier.classify_tokens(batch)
+        })?;
+        Ok(prepared
+            .iter()
+            .zip(&classified)
+            .map(|(p, c)| self.decide(p, c))
             .collect())
     }
 }
@@ -128,4 +127,60 @@ pub fn decision_calibration(
         .clone()
         .map(serde_json::from_value)
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::fake::FakeBackend;
+    use crate::playbook::Policy;
+
+    fn pipeline(model: FakeBackend) -> Pipeline<FakeBackend> {
+        Pipeline::new(model, Playbook::new(Policy::default_policy())).unwrap()
+    }
+
+    fn comments(texts: &[&str]) -> Vec<Comment> {
+        texts
+            .iter()
+            .map(|t| Comment {
+                text: t.to_string(),
+                lang: Some(Lang::En),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn decisions_come_back_in_input_order_across_length_sorted_batches() {
+        let p = pipeline(FakeBackend::default());
+        let texts = ["one two three four", "one", "one two three", "one two"];
+        let decided = p.decide_all(comments(&texts), 2).unwrap();
+        let tokens: Vec<usize> = decided.iter().map(|d| d.tokens).collect();
+        assert_eq!(tokens, [6, 3, 5, 4]);
+        assert!(decided.iter().all(|d| d.decision.lang == Lang::En));
+    }
+
+    #[test]
+    fn a_tokenizer_failure_fails_the_call_before_the_model_runs() {
+        let p = pipeline(FakeBackend {
+            fail_tokenizing: Some("bad"),
+            ..FakeBackend::default()
+        });
+        let err = p
+            .decide_all(comments(&["fine", "a bad one"]), 8)
+            .unwrap_err();
+        assert!(err.to_string().contains("tokenizer"), "{err}");
+    }
+
+    #[test]
+    fn a_model_failure_is_the_callers_error() {
+        let p = pipeline(FakeBackend {
+            fail_scoring: true,
+            ..FakeBackend::default()
+        });
+        let prepared = p.prepare(comments(&["fine"]).remove(0)).unwrap();
+        assert!(p.infer(&[&prepared]).is_err());
+        let err = p.decide_all(comments(&["fine"]), 8).unwrap_err();
+        assert_eq!(err.to_string(), "inference: fake failure");
+    }
 }

@@ -1,19 +1,26 @@
 //! The model layer: obtaining the encoder's files ([`fetch`]), reading the Q4_0 weights
-//! ([`q4file`]), the BERT encoder ([`encoder`]: on candle, or on the int8 kernels of `int8`,
-//! `gemm` and `ops`) and the classification heads over its sentence vectors ([`heads`]). Nothing here knows about HTTP, archives or the playbook.
+//! ([`q4file`]), tokenising ([`tokens`]), the BERT encoder ([`encoder`], on the engine of
+//! [`candle_bert`] or of [`int8`]), running it over many texts in batches of similar length
+//! ([`batching`]) and the classification heads over its sentence vectors ([`heads`]). Nothing
+//! here knows about HTTP, archives or the playbook.
 
+pub mod batching;
+mod candle_bert;
+mod embeddings;
 pub mod encoder;
 pub mod fetch;
-mod gemm;
 pub mod heads;
 mod int8;
 pub mod lora;
-mod ops;
 pub mod q4file;
+pub mod tokens;
+pub mod weight_format;
 
-pub use encoder::{Encoder, EncoderConfig, TokenCut, Tokens, WeightFormat};
+pub use encoder::{Encoder, EncoderConfig};
 pub use heads::Heads;
 pub use lora::{AdapterCard, Adapters};
+pub use tokens::{TokenCut, Tokens};
+pub use weight_format::WeightFormat;
 
 use std::path::{Path, PathBuf};
 

@@ -20,7 +20,7 @@ pub mod resume;
 pub mod same_file;
 pub mod summary;
 
-use crate::classify::length_sorted_batches;
+use crate::model::batching::for_each_batch;
 use crate::model::Tokens;
 use crate::pipeline::{Pipeline, Prepared};
 use answer::Answer;
@@ -435,8 +435,9 @@ fn decide_in_batches(
                     .expect("only comments that were prepared")
             })
             .collect();
-        let tokens: Vec<Tokens> = prepared.iter().map(|p| p.tokens.clone()).collect();
-        for batch in length_sorted_batches(&tokens, batch_size) {
+        let tokens: Vec<&Tokens> = prepared.iter().map(|p| &p.tokens).collect();
+        // The writer stopped (its error is the one reported) when a send fails.
+        let writer_gone = for_each_batch(&tokens, batch_size, |batch, _| {
             let inputs: Vec<&Prepared> = batch.iter().map(|&i| prepared[i]).collect();
             let decided: Vec<Answer> = match pipeline.infer(&inputs) {
                 Ok(classified) => batch
@@ -455,9 +456,10 @@ fn decide_in_batches(
                     })
                     .collect(),
             };
-            if answers.send(decided).is_err() {
-                return;
-            }
+            answers.send(decided)
+        });
+        if writer_gone.is_err() {
+            return;
         }
     }
 }

@@ -14,6 +14,7 @@ use super::engine::Timing;
 use super::error::AppError;
 use super::input::CommentsBody;
 use super::{docs_page, openapi, AppState};
+use crate::classify::Backend;
 use crate::labels::{Action, Intent, Lang, Sentiment};
 use crate::playbook::ScoreTable;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -260,17 +261,17 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Status>, AppErr
     security((), ("api_key" = [])))]
 pub async fn info(State(state): State<AppState>) -> Result<Json<Info>, AppError> {
     let pipeline = state.engine().admit()?;
-    let encoder = &pipeline.classifier.encoder;
+    let encoder = pipeline.classifier.encoder_info();
     let config = state.config();
     Ok(Json(Info {
         version: env!("CARGO_PKG_VERSION").to_string(),
         model: ModelInfo {
             encoder: ENCODER.to_string(),
-            weight_format: encoder.format(),
-            hidden_size: encoder.hidden_size(),
-            max_tokens: encoder.max_tokens(),
+            weight_format: encoder.weight_format,
+            hidden_size: encoder.hidden_size,
+            max_tokens: encoder.max_tokens,
         },
-        heads: pipeline.classifier.heads.card.clone(),
+        heads: pipeline.classifier.heads().card.clone(),
         labels: LabelSets {
             intent: Intent::ALL.to_vec(),
             sentiment: Sentiment::ALL.to_vec(),

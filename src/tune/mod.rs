@@ -280,13 +280,10 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             .map(|r| lower.tokenize(&r.text))
             .collect::<Result<Vec<_>, _>>()
     })?;
-    let mut states: Vec<Vec<f32>> = vec![Vec::new(); n_all];
-    for chunk in crate::classify::length_sorted_batches(&tokens, 64) {
-        let batch: Vec<Tokens> = chunk.iter().map(|&i| tokens[i].clone()).collect();
-        for (i, s) in chunk.into_iter().zip(lower.hidden_states(&batch, first)?) {
-            states[i] = s;
-        }
-    }
+    let token_refs: Vec<&Tokens> = tokens.iter().collect();
+    let states = crate::model::batching::in_input_order(&token_refs, 64, |batch| {
+        lower.hidden_states(batch, first)
+    })?;
     let token_count: usize = tokens.iter().map(|t| t.ids.len()).sum();
     eprintln!(
         "lower {first} layers (int8) over {n_all} texts, {token_count} tokens: {:.0} s",

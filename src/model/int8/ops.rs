@@ -1,9 +1,9 @@
-//! The f32 row operations of the int8 encoder ([`super::int8`]): layer norm, GELU, softmax
+//! The f32 row operations of the int8 encoder ([`super`]): layer norm, GELU, softmax
 //! and the `exp`/`erf` approximations they need.
 //!
 //! `exp` and `erf` are branch-free polynomials rather than libm calls so that the compiler
 //! turns each loop into SIMD code: a scalar `erf` per GELU element was 10–13% of a stock
-//! candle profile on this model. Callers in [`super::int8`] run these loops inside functions
+//! candle profile on this model. Callers in [`super`] run these loops inside functions
 //! compiled for AVX-512 (see [`simd_twin`]), with a plain twin for other CPUs; both compile
 //! from the same source, so they compute the same thing.
 
@@ -18,7 +18,7 @@ macro_rules! simd_twin {
             unsafe fn wide($($arg: $ty),*) $body
             fn plain($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
-            if $crate::model::ops::has_avx512() {
+            if $crate::model::int8::ops::has_avx512() {
                 // SAFETY: the CPU has the features `wide` was compiled for.
                 return unsafe { wide($($arg),*) };
             }

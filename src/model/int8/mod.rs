@@ -1,5 +1,7 @@
-//! The encoder's forward pass with int8 linear layers ([`super::gemm`]) and hand-written f32
-//! attention and norms ([`super::ops`]): the fast path on CPUs with AVX-512 VNNI.
+//! The int8 engine: the encoder's forward pass with int8 linear layers ([`gemm`]) and
+//! hand-written f32 attention and norms ([`ops`]), the fast path on CPUs with AVX-512 VNNI.
+//! It reads the weights file and the token embeddings from the model layer and imports
+//! nothing else from it.
 //!
 //! A batch is never padded: the texts' tokens are laid end to end as one `[tokens, hidden]`
 //! matrix, the linear layers run over all of it at once, and attention runs per text. So a
@@ -7,12 +9,17 @@
 //! rayon pool of its own (column blocks of each matmul, (text, head) pairs of attention,
 //! rows of the norms); the whole pass runs inside that pool so the splits stay cheap.
 
-use super::encoder::{TokenEmbeddings, Tokens};
-use super::gemm::{matmul, Epilogue, Int8Linear, QuantizedRows, SharedMut};
+mod gemm;
+mod ops;
+
+use super::embeddings::TokenEmbeddings;
 use super::lora::{dense_weight, matrix_shape, Adapters};
-use super::ops::{self, simd_twin};
 use super::q4file::{Q4File, Shape};
+use super::tokens::Tokens;
 use super::ModelError;
+pub use gemm::has_vnni;
+use gemm::{matmul, Epilogue, Int8Linear, QuantizedRows, SharedMut};
+use ops::simd_twin;
 use rayon::prelude::*;
 
 struct Norm {
@@ -145,7 +152,7 @@ impl Int8Bert {
     }
 
     /// Sentence embeddings (mean over tokens, L2-normalised) for a batch.
-    pub fn embed(&self, batch: &[Tokens]) -> Result<Vec<Vec<f32>>, ModelError> {
+    pub fn embed(&self, batch: &[&Tokens]) -> Result<Vec<Vec<f32>>, ModelError> {
         self.pool.install(|| self.embed_in_pool(batch))
     }
 
@@ -153,7 +160,7 @@ impl Int8Bert {
     /// vector per text: what `tact tune` trains the upper layers on.
     pub fn hidden_states(
         &self,
-        batch: &[Tokens],
+        batch: &[&Tokens],
         layers: usize,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
         self.pool.install(|| {
@@ -166,7 +173,7 @@ impl Int8Bert {
         })
     }
 
-    fn embed_in_pool(&self, batch: &[Tokens]) -> Result<Vec<Vec<f32>>, ModelError> {
+    fn embed_in_pool(&self, batch: &[&Tokens]) -> Result<Vec<Vec<f32>>, ModelError> {
         let h = self.shape.hidden;
         let (x, starts) = self.run(batch, self.layers.len())?;
         Ok(starts
@@ -186,7 +193,7 @@ impl Int8Bert {
 
     /// Embeds the batch's tokens end to end and runs the first `layers` layers over them;
     /// returns the hidden states and where each text starts (plus the end).
-    fn run(&self, batch: &[Tokens], layers: usize) -> Result<(Vec<f32>, Vec<usize>), ModelError> {
+    fn run(&self, batch: &[&Tokens], layers: usize) -> Result<(Vec<f32>, Vec<usize>), ModelError> {
         let s = self.shape;
         let (h, eps) = (s.hidden, s.layer_norm_eps);
         let mut starts = Vec::with_capacity(batch.len() + 1);
