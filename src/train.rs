@@ -642,35 +642,26 @@ mod tests {
             Tensor::from_vec(v, x.shape(), &Device::Cpu).unwrap()
         };
         let cfg = config(dir.path());
-        // A NaN in a training vector: the first batch's loss.
-        let err = fit(
-            &poisoned(vectors(&train, 4)),
-            &train,
-            &vectors(&calib, 4),
-            &calib,
-            &cfg,
-        )
-        .err()
-        .unwrap()
-        .to_string();
-        assert!(
-            err.starts_with("training stopped in epoch 1 of 3: the training loss became NaN"),
-            "{err}"
-        );
-        // A NaN in a calibration vector: the epoch's calibration loss.
-        let err = fit(
-            &vectors(&train, 4),
-            &train,
-            &poisoned(vectors(&calib, 4)),
-            &calib,
-            &cfg,
-        )
-        .err()
-        .unwrap()
-        .to_string();
-        assert!(
-            err.starts_with("training stopped in epoch 1 of 3: the sentiment head's calibration loss became NaN"),
-            "{err}"
-        );
+        let cases = [
+            // A NaN in a training vector: the first batch's loss.
+            (
+                poisoned(vectors(&train, 4)),
+                vectors(&calib, 4),
+                "training stopped in epoch 1 of 3: the training loss became NaN",
+            ),
+            // A NaN in a calibration vector: the epoch's calibration loss.
+            (
+                vectors(&train, 4),
+                poisoned(vectors(&calib, 4)),
+                "training stopped in epoch 1 of 3: the sentiment head's calibration loss became NaN",
+            ),
+        ];
+        for (train_vectors, calib_vectors, expected) in cases {
+            let err = fit(&train_vectors, &train, &calib_vectors, &calib, &cfg)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.starts_with(expected), "{err}");
+        }
     }
 }

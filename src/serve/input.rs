@@ -64,15 +64,7 @@ impl FromRequest<AppState> for CommentsBody {
                 StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge { limit },
                 _ => AppError::InvalidJson(format!("body: {}", rejection.body_text())),
             })?;
-        let max_comments = state.config().max_comments;
-        let parsed = if body.len() <= INLINE_BYTES {
-            parse_comments(&body, max_comments)?
-        } else {
-            // Parsing megabytes takes milliseconds: not on a worker that /health needs.
-            off_runtime(move |_| parse_comments(&body, max_comments))
-                .await
-                .map_err(AppError::Internal)??
-        };
+        let parsed = parse_body(body, state.config().max_comments).await?;
         if state.config().strict_fields {
             if let Some(field) = parsed.unknown_fields.first() {
                 return Err(AppError::InvalidInput(format!(
@@ -83,6 +75,17 @@ impl FromRequest<AppState> for CommentsBody {
         }
         Ok(parsed)
     }
+}
+
+/// [`parse_comments`], on the blocking pool when the body is large: parsing megabytes takes
+/// milliseconds, not to be spent on a worker that /health and other clients need.
+async fn parse_body(body: Bytes, max_comments: usize) -> Result<CommentsBody, AppError> {
+    if body.len() <= INLINE_BYTES {
+        return parse_comments(&body, max_comments);
+    }
+    off_runtime(move |_| parse_comments(&body, max_comments))
+        .await
+        .map_err(AppError::Internal)?
 }
 
 /// One comment (SPEC §4), or `{"comments": [...]}` with 1 to `max_comments` of them.
@@ -382,5 +385,43 @@ mod tests {
             "thread": [{"text": "b", "from_brand": false}]}"#;
         let parsed = parse_comments(known, 3).unwrap();
         assert!(parsed.unknown_fields.is_empty() && parsed.warning().is_none());
+    }
+
+    /// On this single-threaded runtime another task runs during the parse only if the parse
+    /// is not on the runtime's thread.
+    #[tokio::test]
+    async fn a_large_body_is_parsed_off_the_async_worker() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let text = "Comanda a venit spartă și nimeni nu răspunde. ".repeat(1300);
+        let comments: Vec<Value> = (0..64)
+            .map(|_| serde_json::json!({ "text": text }))
+            .collect();
+        let body = serde_json::json!({ "comments": comments }).to_string();
+        assert!(body.len() > 3_000_000);
+        let (ticks, done) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let ticker = {
+            let (ticks, done) = (ticks.clone(), done.clone());
+            tokio::spawn(async move {
+                while !done.load(Ordering::Relaxed) {
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        let parsed = parse_body(Bytes::from(body), 64).await.unwrap();
+        let during = ticks.load(Ordering::Relaxed);
+        done.store(true, Ordering::Relaxed);
+        ticker.await.unwrap();
+        assert!(
+            matches!(parsed.request, CommentsRequest::Batch { ref comments } if comments.len() == 64)
+        );
+        assert!(
+            during > 0,
+            "the runtime's thread was held for the whole parse"
+        );
     }
 }
