@@ -1,8 +1,7 @@
-//! Work bound per comment: times what one hostile comment costs each per-comment step outside
-//! the forward pass (language detection, tokenising, the playbook's signals and decision) on
-//! inputs built to be expensive — megabyte-long words, digit runs, emoji, repeated markers —
-//! and fails when any step goes over its budget. The forward pass is bounded by the token
-//! limit and is timed by `tact bench`. Usage:
+//! Work bound per comment: times each step one hostile comment goes through (language
+//! detection and tokenising, the forward pass of what the token limit keeps, the playbook's
+//! signals and decision) on inputs built to be expensive — megabyte-long words, digit runs,
+//! emoji, repeated markers — and fails when any step goes over its budget. Usage:
 //!
 //!     cargo bench --bench hostile_input
 

@@ -509,21 +509,10 @@ fn decide_refuses_an_empty_comment_and_skips_blank_stdin_lines() {
         assert!(stdout.is_empty(), "{stdout}");
         assert!(stderr.contains("error: TEXT: empty"), "{stderr}");
     }
-    let mut child = tact()
-        .arg("decide")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all("where is my order 5531?\n\n   \nthank you, it came fast\n".as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::run_with_stdin(
+        tact().arg("decide"),
+        "where is my order 5531?\n\n   \nthank you, it came fast\n".as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(1), "blank lines make the run fail");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("stdin line 2: empty; skipped"), "{stderr}");

@@ -5,7 +5,6 @@
 mod common;
 
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -382,16 +381,12 @@ fn csv_with_quotes_and_embedded_newlines() {
     assert_eq!(rows[5][col("lang")], "ru");
 
     // The same archive as JSON Lines carries the same numbering, from stdin with --format.
-    let mut child = tact_score()
-        .args(["-", "--format", "csv", "--text-column", "body"])
-        .args(["--id-column", "post_id"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&data).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::run_with_stdin(
+        tact_score()
+            .args(["-", "--format", "csv", "--text-column", "body"])
+            .args(["--id-column", "post_id"]),
+        &data,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let json: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -448,20 +443,10 @@ fn resume_cuts_a_csv_answer_torn_inside_quotes() {
 fn stdin_to_stdout() {
     let mut lines = comments(5);
     lines.insert(2, "not json".to_string());
-    let mut child = tact_score()
-        .args(["-", "-o", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all((lines.join("\n") + "\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::run_with_stdin(
+        tact_score().args(["-", "-o", "-"]),
+        (lines.join("\n") + "\n").as_bytes(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let got: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()

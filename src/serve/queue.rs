@@ -265,10 +265,15 @@ impl State {
     /// deadline; returns how many.
     fn expire(&mut self, now: Instant, seconds_per_pass: f64) -> usize {
         let finish = now + Duration::from_secs_f64(seconds_per_pass);
+        let expired = |job: &Job| job.deadline.is_some_and(|deadline| finish > deadline);
+        // The usual case, before every pass: nothing to drop, nothing to rebuild.
+        if !self.jobs.iter().any(expired) {
+            return 0;
+        }
         let before = self.jobs.len();
         let mut kept = VecDeque::with_capacity(before);
         for job in self.jobs.drain(..) {
-            if job.deadline.is_some_and(|deadline| finish > deadline) {
+            if expired(&job) {
                 let waited = now.saturating_duration_since(job.enqueued_at);
                 let _ = job.reply.send(Err(JobError::Expired { waited }));
             } else {

@@ -84,6 +84,25 @@ pub fn pipeline() -> std::sync::Arc<tact::pipeline::Pipeline> {
         .clone()
 }
 
+/// Runs `command` with `input` on its stdin and its stdout and stderr captured.
+pub fn run_with_stdin(command: &mut std::process::Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tact starts");
+    let mut stdin = child.stdin.take().expect("a piped stdin");
+    // Written from a thread, so a child that answers while reading cannot block on a full pipe.
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("tact runs");
+    writer.join().expect("the writer").expect("stdin written");
+    out
+}
+
 /// The first `n` records of the brand set's `lang` file, written to `dir/tiny.jsonl`: a small
 /// labelled file with train and calibration records in it.
 pub fn brand_sample_file(lang: &str, n: usize, dir: &std::path::Path) -> PathBuf {
