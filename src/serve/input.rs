@@ -365,6 +365,40 @@ mod tests {
     }
 
     #[test]
+    fn the_known_fields_are_those_of_the_comment_type() {
+        let full = Comment {
+            id: Some("1".into()),
+            text: "a".into(),
+            lang: Some(crate::labels::Lang::Ro),
+            author_id: Some("u".into()),
+            thread: vec![crate::comment::ThreadMessage {
+                text: "b".into(),
+                from_brand: true,
+            }],
+        };
+        let json = serde_json::to_value(&full).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        let mut known = COMMENT_FIELDS.to_vec();
+        known.sort_unstable();
+        assert_eq!(keys, known, "COMMENT_FIELDS must follow comment::Comment");
+        let message = json["thread"][0].as_object().unwrap();
+        let mut keys: Vec<&str> = message.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut known = MESSAGE_FIELDS.to_vec();
+        known.sort_unstable();
+        assert_eq!(
+            keys, known,
+            "MESSAGE_FIELDS must follow comment::ThreadMessage"
+        );
+    }
+
+    #[test]
     fn unknown_fields_are_listed_with_their_paths() {
         let body = br#"{"comments": [{"text": "a", "lnag": "ro"},
             {"text": "b", "thread": [{"text": "c", "form_brand": true}]}], "extra": 1}"#;
