@@ -2,7 +2,8 @@
 //!
 //! Layers, kept apart as in text-embeddings-inference: [`model`] (weights, encoder, heads),
 //! [`classify`] (texts → calibrated scores), [`playbook`] (scores + thread → decision), and the
-//! front ends: `serve` (HTTP), `score` (archives), [`eval`] (labelled data).
+//! front ends: `serve` (HTTP), `score` (archives), [`eval`] (labelled data); [`store`] is what
+//! the front ends remember between comments (authors' histories, the audit log, feedback).
 
 pub mod bench;
 pub mod classify;
@@ -19,5 +20,6 @@ pub mod pipeline;
 pub mod playbook;
 pub mod score;
 pub mod serve;
+pub mod store;
 pub mod train;
 pub mod tune;

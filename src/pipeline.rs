@@ -9,8 +9,9 @@ use crate::comment::Comment;
 use crate::labels::Lang;
 use crate::model::batching::in_input_order;
 use crate::model::{ModelError, Tokens};
-use crate::playbook::{Calibration, Cut, Decision, Input, Playbook};
+use crate::playbook::{Calibration, Cut, Decision, History, Input, Playbook};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 /// A comment ready for the model.
 #[derive(Debug, Clone)]
@@ -31,6 +32,21 @@ pub struct Decided {
     /// The text was longer than the token limit; the decision rests on its first and last
     /// tokens (see `reasons`).
     pub truncated: bool,
+    /// The id the store records the decision under (`GET /v1/decisions/{id}`, feedback);
+    /// absent where no store is in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
+    /// `unavailable` when the store could not be read or written: the decision stands on the
+    /// comment and its thread alone and is not in the audit log; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryStatus>,
+}
+
+/// What became of the author's history for a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryStatus {
+    Unavailable,
 }
 
 /// The model and the playbook; the model is the real [`Classifier`] but for tests on a fake.
@@ -78,12 +94,23 @@ impl<B: Backend> Pipeline<B> {
     }
 
     pub fn decide(&self, prepared: &Prepared, classified: &Classified) -> Decided {
+        self.decide_with(prepared, classified, None)
+    }
+
+    /// Decides with the author's history as a store knows it (merged with the thread's).
+    pub fn decide_with(
+        &self,
+        prepared: &Prepared,
+        classified: &Classified,
+        stored: Option<History>,
+    ) -> Decided {
+        let thread = History::from_thread(&prepared.comment.thread);
         Decided {
             decision: self.playbook.decide_input(&Input {
                 comment: &prepared.comment,
                 lang: prepared.lang,
                 scores: &classified.scores,
-                history: None,
+                history: Some(thread.or_stored(stored)),
                 cut: classified.cut.map(|c| Cut {
                     head: c.head,
                     tail: c.tail,
@@ -92,7 +119,19 @@ impl<B: Backend> Pipeline<B> {
             }),
             tokens: classified.tokens,
             truncated: classified.truncated,
+            decision_id: None,
+            history: None,
         }
+    }
+
+    /// What decided, for the audit log: the encoder's weight format and a digest of the heads'
+    /// card (which names their training run, adapters and calibration).
+    pub fn model_version(&self) -> String {
+        let card = serde_json::to_vec(&self.classifier.heads().card).unwrap_or_default();
+        let digest = sha2::Sha256::digest(&card);
+        let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let format = format!("{:?}", self.classifier.encoder_info().weight_format);
+        format!("e5-small-{}+heads-{hex}", format.to_lowercase())
     }
 
     /// Prepares, infers (length-sorted batches) and decides, keeping the input order.

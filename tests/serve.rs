@@ -215,7 +215,7 @@ async fn a_very_long_comment_is_decided_on_its_truncated_text() {
 async fn health_is_up_while_the_model_loads_and_ready_waits_for_it() {
     let (release, wait) = std::sync::mpsc::channel::<()>();
     let model = common::pipeline();
-    let state = AppState::start(ServeConfig::default(), move || {
+    let state = AppState::start(ServeConfig::default(), None, move || {
         wait.recv().ok();
         Ok(model)
     })
@@ -241,7 +241,7 @@ async fn health_is_up_while_the_model_loads_and_ready_waits_for_it() {
 
 #[tokio::test]
 async fn a_model_that_fails_to_load_keeps_ready_at_503_with_the_reason() {
-    let state = AppState::start(ServeConfig::default(), || {
+    let state = AppState::start(ServeConfig::default(), None, || {
         anyhow::bail!("no weights in /nowhere")
     })
     .unwrap();

@@ -23,7 +23,7 @@ async fn start_server(
     tokio::task::JoinHandle<()>,
 ) {
     let model = common::pipeline();
-    let state = AppState::start(config, move || Ok(model)).unwrap();
+    let state = AppState::start(config, None, move || Ok(model)).unwrap();
     state.until_ready().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -252,7 +252,7 @@ async fn the_binary_drains_in_flight_requests_on_sigterm_and_exits_cleanly() {
 
 #[tokio::test]
 async fn the_server_stops_when_the_model_fails_to_load() {
-    let state = AppState::start(ServeConfig::default(), || {
+    let state = AppState::start(ServeConfig::default(), None, || {
         anyhow::bail!("heads.safetensors: empty file")
     })
     .unwrap();

@@ -5,6 +5,7 @@ mod eval;
 mod flags;
 mod score;
 mod serve;
+pub mod store;
 mod tune;
 
 use crate::classify::{Classifier, ModelConfig, DEFAULT_MAX_TOKENS};
@@ -361,9 +362,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             model,
         } => {
             let config = serve::serve_config(&serve, &model, &policy);
+            let store = serve.store_args.config(&serve.store);
             // A bad policy file fails here, before the model loads.
             let playbook = policy.load()?;
-            crate::serve::run(config, serve.listen, move || {
+            crate::serve::run(config, store, serve.listen, move || {
                 let pipeline = crate::pipeline::Pipeline::new(model.load()?, playbook)?;
                 Ok(std::sync::Arc::new(pipeline))
             })

@@ -1,5 +1,6 @@
 //! The flags of `tact serve`, and how they become the service's [`ServeConfig`].
 
+use super::store::{parse_location, StoreArgs, StoreChoice};
 use super::{ModelArgs, PolicyArgs};
 use crate::serve::{
     ServeConfig, DEFAULT_BODY_READ_TIMEOUT_MS, DEFAULT_HEADER_READ_TIMEOUT_MS, DEFAULT_LISTEN,
@@ -57,6 +58,13 @@ pub struct ServeArgs {
     /// Write comment texts to the log (debug level); off by default, texts are personal data.
     #[arg(long, env = "TACT_LOG_TEXT")]
     pub log_text: bool,
+    /// Where authors' histories, the audit log and feedback are kept: `sqlite` (a file in the
+    /// user's data directory, created on first use), `sqlite:PATH`, `postgres://USER@HOST/DB`
+    /// (shared by replicas), or `off`.
+    #[arg(long, env = "TACT_STORE", default_value = "sqlite", value_parser = parse_location)]
+    pub store: StoreChoice,
+    #[command(flatten)]
+    pub store_args: StoreArgs,
 }
 
 /// The service's configuration from its flags and the model's and policy's.
@@ -76,6 +84,7 @@ pub fn serve_config(args: &ServeArgs, model: &ModelArgs, policy: &PolicyArgs) ->
         api_key: args.api_key.clone().filter(|k| !k.is_empty()),
         strict_fields: args.strict_fields,
         log_text: args.log_text,
+        store_timeout: Duration::from_millis(args.store_args.store_timeout_ms),
         policy_source: policy
             .policy
             .as_ref()

@@ -6,7 +6,7 @@ use crate::comment::{Comment, Scores, ThreadMessage};
 use crate::labels::{Intent, Lang};
 
 /// Scores with one dominant intent; the rest of the mass spread evenly, a neutral author.
-pub(super) fn scores(intent: Intent, p: f32) -> Scores {
+pub(crate) fn scores(intent: Intent, p: f32) -> Scores {
     let mut scores = Scores {
         intent: [(1.0 - p) / 8.0; 9],
         sentiment: [0.2, 0.6, 0.2],

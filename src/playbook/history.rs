@@ -39,23 +39,54 @@ impl History {
     /// being commented on, not an answer. The thread is taken to be the brand's conversation
     /// with this comment's author (SPEC §4 gives no author per message).
     pub fn from_thread(thread: &[ThreadMessage]) -> History {
-        let mut author_spoke = false;
-        let mut history = History {
-            brand_answers: 0,
-            follow_ups: 0,
+        History {
+            brand_answers: answers_in(thread).count(),
+            follow_ups: follow_ups(thread),
             source: HistorySource::Thread,
-        };
-        for message in thread {
-            if !message.from_brand {
-                author_spoke = true;
-                if history.brand_answers > 0 {
-                    history.follow_ups += 1;
-                }
-            } else if author_spoke {
-                history.brand_answers += 1;
-            }
         }
-        history
+    }
+
+    /// From the counts a store keeps of the author.
+    pub fn from_store(brand_answers: u64, follow_ups: u64) -> History {
+        History {
+            brand_answers: brand_answers as usize,
+            follow_ups: follow_ups as usize,
+            source: HistorySource::Store,
+        }
+    }
+
+    /// The fuller of two accounts of the same conversation: the store's when it knows of more
+    /// brand answers than the thread shows (answers through another request or replica), the
+    /// thread's otherwise (the store also records what threads show, so it is never behind for
+    /// long).
+    pub fn or_stored(self, stored: Option<History>) -> History {
+        match stored {
+            Some(s) if s.brand_answers > self.brand_answers => s,
+            _ => self,
+        }
+    }
+}
+
+/// The brand's answers in a thread: its messages after the author's first (a brand message
+/// before any is the post being commented on).
+pub fn answers_in(thread: &[ThreadMessage]) -> impl Iterator<Item = &ThreadMessage> {
+    let after_author = thread
+        .iter()
+        .position(|m| !m.from_brand)
+        .map_or(thread.len(), |i| i + 1);
+    thread[after_author..].iter().filter(|m| m.from_brand)
+}
+
+/// The author's messages after the brand's first answer.
+fn follow_ups(thread: &[ThreadMessage]) -> usize {
+    let after_author = thread
+        .iter()
+        .position(|m| !m.from_brand)
+        .map_or(thread.len(), |i| i + 1);
+    let rest = &thread[after_author..];
+    match rest.iter().position(|m| m.from_brand) {
+        Some(answer) => rest[answer..].iter().filter(|m| !m.from_brand).count(),
+        None => 0,
     }
 }
 
@@ -84,5 +115,22 @@ mod tests {
         ]);
         assert_eq!((h.brand_answers, h.follow_ups), (2, 1));
         assert_eq!(h.source, HistorySource::Thread);
+        let thread = [
+            msg("New menu!", true),
+            msg("It's awful", false),
+            msg("Sorry, DM us", true),
+        ];
+        let answers: Vec<&str> = answers_in(&thread).map(|m| m.text.as_str()).collect();
+        assert_eq!(answers, ["Sorry, DM us"]);
+    }
+
+    #[test]
+    fn the_store_wins_only_when_it_knows_more_answers() {
+        let thread = History::from_thread(&[msg("late", false), msg("sorry", true)]);
+        assert_eq!(thread.or_stored(None), thread);
+        assert_eq!(thread.or_stored(Some(History::from_store(1, 3))), thread);
+        let stored = History::from_store(2, 1);
+        assert_eq!(thread.or_stored(Some(stored)), stored);
+        assert_eq!(stored.source, HistorySource::Store);
     }
 }

@@ -16,7 +16,7 @@
 mod calibration;
 mod decision;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod history;
 mod keywords;
 mod personal;
@@ -32,7 +32,7 @@ mod vocabulary;
 
 pub use calibration::{Calibration, Sample};
 pub use decision::{Decision, Labelled, Reply, ScoreTable};
-pub use history::{History, HistorySource};
+pub use history::{answers_in, History, HistorySource};
 pub use personal::PersonalKind;
 pub use placeholders::TemplateProblem;
 pub use policy::{Policy, DEFAULT_POLICY_TOML};

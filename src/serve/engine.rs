@@ -4,6 +4,7 @@
 //! them for the model thread it owns, awaits their forward passes and decides. Knows nothing of
 //! HTTP: its errors ([`EngineError`]) are mapped to responses by the router.
 
+use super::memory::{stored_history, Memory};
 use super::metrics::Metrics;
 use super::model_thread::{self, ModelStatus};
 use super::offload::{map_until_gone, off_runtime, INLINE_BYTES};
@@ -69,11 +70,14 @@ pub struct Engine {
     metrics: Arc<Metrics>,
     log_text: bool,
     shutting_down: AtomicBool,
+    /// The store, unless `--store off`.
+    memory: Option<Memory>,
 }
 
 impl Engine {
     pub fn start(
         config: &ServeConfig,
+        memory: Option<Memory>,
         metrics: Arc<Metrics>,
         load: impl FnOnce() -> anyhow::Result<Arc<Pipeline>> + Send + 'static,
     ) -> anyhow::Result<Engine> {
@@ -104,6 +108,7 @@ impl Engine {
             metrics,
             log_text: config.log_text,
             shutting_down: AtomicBool::new(false),
+            memory,
         })
     }
 
@@ -179,27 +184,51 @@ impl Engine {
         Ok((inferred, timing))
     }
 
-    /// Scores and decides the comments; the decisions come in the order given.
+    pub fn memory(&self) -> Option<&Memory> {
+        self.memory.as_ref()
+    }
+
+    /// Scores and decides the comments; the decisions come in the order given. The authors'
+    /// histories are read from the store while the model runs, and the decisions recorded
+    /// before they are returned.
     pub async fn decide(
         &self,
         comments: Vec<Comment>,
     ) -> Result<(Vec<Decided>, Timing), EngineError> {
+        let recall = self.memory.as_ref().map(|m| m.recall(&comments));
         let (pipeline, inferred, timing) = self.run_model(comments).await?;
+        let histories = match recall {
+            Some(recall) => Some(recall.histories().await),
+            None => None,
+        };
+        let recalled = !matches!(histories, Some(None));
         let text_bytes: usize = inferred.iter().map(|i| i.prepared.comment.text.len()).sum();
-        let decide_all = move |inferred: &[Inferred]| -> Vec<Decided> {
-            inferred
+        let model = pipeline.clone();
+        let decide_all = move |inferred: Vec<Inferred>| -> (Vec<Inferred>, Vec<Decided>) {
+            let known = histories.flatten();
+            let decisions = inferred
                 .iter()
-                .map(|i| pipeline.decide(&i.prepared, &i.classified))
-                .collect()
+                .map(|i| {
+                    let stored = stored_history(known.as_ref(), &i.prepared.comment);
+                    model.decide_with(&i.prepared, &i.classified, stored)
+                })
+                .collect();
+            (inferred, decisions)
         };
         // The rules read at most 32 KiB of each comment, but a batch of long ones adds up.
-        let decisions = if text_bytes <= INLINE_BYTES {
-            decide_all(&inferred)
+        let (inferred, mut decisions) = if text_bytes <= INLINE_BYTES {
+            decide_all(inferred)
         } else {
-            off_runtime(move |_| decide_all(&inferred))
+            off_runtime(move |_| decide_all(inferred))
                 .await
                 .map_err(EngineError::Internal)?
         };
+        if let Some(memory) = &self.memory {
+            let prepared: Vec<&Prepared> = inferred.iter().map(|i| &i.prepared).collect();
+            memory
+                .remember(&pipeline, &prepared, &mut decisions, recalled)
+                .await;
+        }
         Ok((decisions, timing))
     }
 

@@ -47,6 +47,11 @@ pub enum AppError {
         bound: Duration,
         retry_after_secs: u64,
     },
+    #[error("the store is off (`--store off`): nothing is remembered")]
+    StoreOff,
+    /// The detail is for the log, not for clients.
+    #[error("the store is unavailable")]
+    StoreUnavailable(String),
     #[error("inference failed: {0}")]
     Inference(String),
     #[error("internal error: {0}")]
@@ -71,6 +76,8 @@ impl AppError {
         "shutting_down",
         "timeout",
         "overloaded",
+        "store_off",
+        "store_unavailable",
         "inference_failed",
         "internal",
     ];
@@ -92,6 +99,8 @@ impl AppError {
             AppError::ShuttingDown => "shutting_down",
             AppError::Timeout(_) => "timeout",
             AppError::Overloaded { .. } => "overloaded",
+            AppError::StoreOff => "store_off",
+            AppError::StoreUnavailable(_) => "store_unavailable",
             AppError::Inference(_) => "inference_failed",
             AppError::Internal(_) => "internal",
         }
@@ -110,9 +119,11 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::NotReady(_) | AppError::ShuttingDown | AppError::Overloaded { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AppError::NotReady(_)
+            | AppError::ShuttingDown
+            | AppError::Overloaded { .. }
+            | AppError::StoreOff
+            | AppError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             AppError::Inference(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -142,11 +153,22 @@ impl From<EngineError> for AppError {
     }
 }
 
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        AppError::StoreUnavailable(super::memory::causes(&e))
+    }
+}
+
 impl AppError {
     /// What the client is told: the whole message, except for internal failures, whose
     /// detail (a file path, an inner error) goes to the log only.
     fn public_message(&self) -> String {
         match self {
+            AppError::StoreUnavailable(why) => {
+                tracing::error!("the store is unavailable: {why}");
+                "store_unavailable: the store did not answer; the details are in the server's log"
+                    .to_string()
+            }
             AppError::Inference(_) | AppError::Internal(_) => {
                 tracing::error!("{self}");
                 format!("{}; the details are in the server's log", self.code())
@@ -220,6 +242,8 @@ mod tests {
                 bound: Duration::from_secs(1),
                 retry_after_secs: 1,
             },
+            AppError::StoreOff,
+            AppError::StoreUnavailable(String::new()),
             AppError::Inference(String::new()),
             AppError::Internal(String::new()),
         ];

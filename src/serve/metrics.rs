@@ -25,6 +25,12 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreLabels {
+    /// `recall` (reading authors' histories) or `record` (writing the audit log).
+    pub op: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
@@ -39,6 +45,8 @@ pub struct Metrics {
     pub tokenization_time: Histogram,
     pub queue_time: Histogram,
     pub inference_time: Histogram,
+    pub store_time: Family<StoreLabels, Histogram>,
+    pub store_unavailable: Family<StoreLabels, Counter>,
 }
 
 /// 0.25 ms to ~16 s, doubling.
@@ -122,6 +130,19 @@ impl Metrics {
             "Time of one forward pass",
             inference_time.clone(),
         );
+        let store_time =
+            Family::<StoreLabels, Histogram>::new_with_constructor(seconds_histogram as fn() -> _);
+        registry.register(
+            "store_duration_seconds",
+            "Time of one store operation of a decide request, by operation",
+            store_time.clone(),
+        );
+        let store_unavailable = Family::<StoreLabels, Counter>::default();
+        registry.register(
+            "store_unavailable",
+            "Decide requests answered without the store (history \"unavailable\"): it failed or did not answer in time, by operation",
+            store_unavailable.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -136,6 +157,19 @@ impl Metrics {
             tokenization_time,
             queue_time,
             inference_time,
+            store_time,
+            store_unavailable,
+        }
+    }
+
+    /// One store operation of a decide request: its time, and whether it failed.
+    pub fn record_store(&self, op: &'static str, time: Duration, ok: bool) {
+        let labels = StoreLabels { op };
+        self.store_time
+            .get_or_create(&labels)
+            .observe(time.as_secs_f64());
+        if !ok {
+            self.store_unavailable.get_or_create(&labels).inc();
         }
     }
 

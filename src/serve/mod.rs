@@ -11,6 +11,7 @@ mod engine;
 mod error;
 mod input;
 mod listen;
+mod memory;
 mod metrics;
 mod model_thread;
 mod offload;
@@ -18,6 +19,8 @@ mod openapi;
 mod queue;
 mod router;
 mod schemas;
+mod store_routes;
+mod upkeep;
 
 pub use model_thread::ModelStatus;
 pub use router::app;
@@ -25,6 +28,7 @@ pub use router::app;
 use error::AppError;
 
 use crate::pipeline::Pipeline;
+use crate::store::{Store, StoreConfig};
 use anyhow::Context;
 use metrics::Metrics;
 use std::future::Future;
@@ -65,6 +69,8 @@ pub struct ServeConfig {
     pub api_key: Option<String>,
     pub strict_fields: bool,
     pub log_text: bool,
+    /// How long a decide request waits for the store.
+    pub store_timeout: Duration,
     /// The policy file in force, or `default`, for /v1/info.
     pub policy_source: String,
 }
@@ -86,6 +92,7 @@ impl Default for ServeConfig {
             api_key: None,
             strict_fields: false,
             log_text: false,
+            store_timeout: Duration::from_millis(crate::store::DEFAULT_TIMEOUT_MS),
             policy_source: "default".to_string(),
         }
     }
@@ -143,11 +150,13 @@ impl AppState {
     /// the model up with one forward pass and then serves batches; /ready says when.
     pub fn start(
         config: ServeConfig,
+        store: Option<Arc<Store>>,
         load: impl FnOnce() -> anyhow::Result<Arc<Pipeline>> + Send + 'static,
     ) -> anyhow::Result<AppState> {
         config.validate().map_err(anyhow::Error::msg)?;
         let metrics = Arc::new(Metrics::new());
-        let engine = engine::Engine::start(&config, metrics.clone(), load)?;
+        let memory = store.map(|s| memory::Memory::new(s, config.store_timeout, metrics.clone()));
+        let engine = engine::Engine::start(&config, memory, metrics.clone(), load)?;
         Ok(AppState(Arc::new(Shared {
             engine,
             config,
@@ -166,6 +175,15 @@ impl AppState {
     /// What the handlers call.
     fn engine(&self) -> &engine::Engine {
         &self.0.engine
+    }
+
+    /// The store, unless it is off.
+    fn store(&self) -> Result<&Arc<Store>, AppError> {
+        self.0
+            .engine
+            .memory()
+            .map(|m| m.store())
+            .ok_or(AppError::StoreOff)
     }
 
     /// Waits until the model is ready; the error says why it never will be.
@@ -222,22 +240,33 @@ pub async fn serve(
 /// SIGTERM or ctrl-c once in-flight requests are answered.
 pub fn run(
     config: ServeConfig,
+    store: Option<StoreConfig>,
     listen: SocketAddr,
     load: impl FnOnce() -> anyhow::Result<Arc<Pipeline>> + Send + 'static,
 ) -> anyhow::Result<ExitCode> {
-    let state = AppState::start(config, load)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tact-http")
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
+        let store = match store {
+            Some(store) => Some(upkeep::open(store).await?),
+            None => {
+                tracing::warn!("the store is off: no author history, audit log or feedback");
+                None
+            }
+        };
+        let state = AppState::start(config, store.clone(), load)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
         let addr = listener.local_addr()?;
         eprintln!("tact serve: listening on http://{addr} (docs: http://{addr}/docs)");
         serve(listener, state.clone(), shutdown_signal()).await;
+        if let Some(store) = store {
+            store.close().await;
+        }
         match state.status() {
             ModelStatus::Failed(why) => anyhow::bail!("the model failed: {why}"),
             _ => Ok(ExitCode::SUCCESS),

@@ -1,7 +1,7 @@
 //! The OpenAPI document of the service: paths from the handlers' `#[utoipa::path]`
 //! annotations, schemas from the request and response types they name.
 
-use super::router;
+use super::{router, store_routes};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -20,6 +20,11 @@ use utoipa::{Modify, OpenApi};
         router::health,
         router::ready,
         router::info,
+        store_routes::author,
+        store_routes::forget,
+        store_routes::decision,
+        store_routes::feedback,
+        store_routes::reply,
         router::metrics,
         router::openapi_json,
         router::docs
@@ -27,6 +32,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerKey),
     tags(
         (name = "moderation", description = "Decisions and scores for comments"),
+        (name = "memory", description = "Authors' histories, the audit log, moderators' feedback and the brand's replies (the store)"),
         (name = "operations", description = "Probes, metrics and documentation")
     )
 )]

@@ -13,7 +13,7 @@ use super::api::{
 use super::engine::Timing;
 use super::error::AppError;
 use super::input::CommentsBody;
-use super::{docs_page, openapi, AppState};
+use super::{docs_page, openapi, store_routes, AppState};
 use crate::classify::Backend;
 use crate::labels::{Action, Intent, Lang, Sentiment};
 use crate::playbook::ScoreTable;
@@ -35,6 +35,13 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/decide", post(decide))
         .route("/v1/classify", post(classify))
         .route("/v1/info", get(info))
+        .route(
+            "/v1/authors/{author_id}",
+            get(store_routes::author).delete(store_routes::forget),
+        )
+        .route("/v1/decisions/{decision_id}", get(store_routes::decision))
+        .route("/v1/feedback", post(store_routes::feedback))
+        .route("/v1/replies", post(store_routes::reply))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -250,7 +250,13 @@ impl PartialSchema for Decided {
                            "description": "Tokens the model read."},
                 "truncated": {"type": "boolean",
                               "description": "The text was longer than the token limit; \
-                                  the decision rests on its beginning."}
+                                  the decision rests on its beginning."},
+                "decision_id": {"type": "string",
+                                "description": "The id the store records the decision under \
+                                    (GET /v1/decisions/{id}, POST /v1/feedback); absent with --store off."},
+                "history": {"type": "string", "enum": ["unavailable"],
+                            "description": "Present when the store could not be read or written: \
+                                the decision rests on the comment and its thread alone and is not in the audit log."}
             }
         }));
         let RefOr::T(Schema::Object(mut object)) = written else {
@@ -321,6 +327,8 @@ mod tests {
             decision,
             tokens: 12,
             truncated: false,
+            decision_id: Some("d-0123".into()),
+            history: Some(crate::pipeline::HistoryStatus::Unavailable),
         }
     }
 
@@ -340,7 +348,9 @@ mod tests {
         assert_eq!(properties(&schema), keys(&value));
         let required: BTreeSet<String> =
             serde_json::from_value(schema["required"].clone()).unwrap();
-        assert_eq!(required, keys(&value), "every field is always present");
+        let optional = BTreeSet::from(["decision_id".to_string(), "history".to_string()]);
+        let always: BTreeSet<String> = keys(&value).difference(&optional).cloned().collect();
+        assert_eq!(required, always, "every other field is always present");
         assert_eq!(keys(&value["intent"]), properties(&labelled("Intent")));
         assert_eq!(keys(&value["reply"]), properties(&schema_json::<Reply>()));
         let scores = schema_json::<ScoreTable>();

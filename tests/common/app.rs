@@ -11,7 +11,7 @@ use tower::ServiceExt;
 /// model thread and metrics).
 pub async fn ready_app(config: ServeConfig) -> (AppState, Router) {
     let model = super::pipeline();
-    let state = AppState::start(config, move || Ok(model)).expect("the app starts");
+    let state = AppState::start(config, None, move || Ok(model)).expect("the app starts");
     state.until_ready().await.expect("the model is ready");
     (state.clone(), app(state))
 }

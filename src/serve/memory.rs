@@ -1,0 +1,173 @@
+//! What the serve engine remembers through the store: the histories of a request's authors,
+//! read while the model runs, and each decision written to the audit log (with the author's
+//! history and the brand answers its thread shows) before the answer goes out, so that an
+//! acknowledged decision is a recorded one.
+//!
+//! The store never fails a request: an operation that errs or takes longer than
+//! `--store-timeout-ms` leaves the decision to the comment and its thread, marks it
+//! `"history": "unavailable"` and counts it in `tact_store_unavailable_total`.
+
+use super::metrics::Metrics;
+use crate::comment::Comment;
+use crate::pipeline::{Decided, HistoryStatus, Pipeline, Prepared};
+use crate::playbook::{answers_in, History};
+use crate::store::{decision_id, AuthorCounts, NewDecision, Origin, Store, StoreError};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+
+pub struct Memory {
+    store: Arc<Store>,
+    timeout: Duration,
+    metrics: Arc<Metrics>,
+    /// The model and policy versions, the same for the life of the server.
+    versions: OnceLock<(String, String)>,
+}
+
+/// Authors' histories being read: `None` when the store did not answer.
+pub struct Recall(JoinHandle<Option<HashMap<String, AuthorCounts>>>);
+
+impl Memory {
+    pub fn new(store: Arc<Store>, timeout: Duration, metrics: Arc<Metrics>) -> Memory {
+        Memory {
+            store,
+            timeout,
+            metrics,
+            versions: OnceLock::new(),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Starts reading the histories of the comments' authors.
+    pub fn recall(&self, comments: &[Comment]) -> Recall {
+        let mut authors: Vec<String> = comments
+            .iter()
+            .filter_map(|c| c.author_id.clone())
+            .collect();
+        authors.sort();
+        authors.dedup();
+        let store = self.store.clone();
+        let read = async move {
+            let ids: Vec<&str> = authors.iter().map(String::as_str).collect();
+            store.author_counts(&ids).await
+        };
+        let bounded = self.bounded("recall", read);
+        Recall(tokio::spawn(bounded))
+    }
+
+    /// Records the decisions; marks them `unavailable` if this or the recall failed.
+    pub async fn remember(
+        &self,
+        pipeline: &Pipeline,
+        prepared: &[&Prepared],
+        decisions: &mut [Decided],
+        recalled: bool,
+    ) {
+        let (model, policy) = self.versions.get_or_init(|| {
+            let policy = pipeline.playbook.policy().digest();
+            (pipeline.model_version(), policy)
+        });
+        let batch: Vec<NewDecision> = prepared
+            .iter()
+            .zip(decisions.iter_mut())
+            .map(|(p, d)| {
+                let comment = &p.comment;
+                let id = decision_id(comment);
+                d.decision_id = Some(id.clone());
+                NewDecision {
+                    decision_id: id,
+                    origin: Origin::Http,
+                    comment_id: comment.id.clone(),
+                    author_id: comment.author_id.clone(),
+                    text: comment.text.clone(),
+                    thread_answers: answers_in(&comment.thread)
+                        .map(|m| m.text.clone())
+                        .collect(),
+                    decision: d.decision.clone(),
+                    model: model.clone(),
+                    policy: policy.clone(),
+                }
+            })
+            .collect();
+        let store = self.store.clone();
+        let recorded = self
+            .bounded(
+                "record",
+                async move { store.record_decisions(&batch).await },
+            )
+            .await
+            .is_some();
+        if !(recorded && recalled) {
+            for d in decisions.iter_mut() {
+                d.history = Some(HistoryStatus::Unavailable);
+            }
+        }
+    }
+
+    /// Runs a store operation within the timeout; `None` (logged, counted) if it failed.
+    fn bounded<T>(
+        &self,
+        op: &'static str,
+        work: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> impl Future<Output = Option<T>> + Send + 'static
+    where
+        T: Send + 'static,
+    {
+        let (timeout, metrics) = (self.timeout, self.metrics.clone());
+        async move {
+            let started = Instant::now();
+            let outcome = tokio::time::timeout(timeout, work).await;
+            let result = match outcome {
+                Ok(Ok(value)) => Some(value),
+                Ok(Err(e)) => {
+                    tracing::warn!(op, error = %causes(&e), "the store failed: deciding without it");
+                    None
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        op,
+                        ms = timeout.as_millis() as u64,
+                        "the store did not answer in time: deciding without it"
+                    );
+                    None
+                }
+            };
+            metrics.record_store(op, started.elapsed(), result.is_some());
+            result
+        }
+    }
+}
+
+impl Recall {
+    /// The histories read, `None` if the store did not answer.
+    pub async fn histories(self) -> Option<HashMap<String, AuthorCounts>> {
+        self.0.await.ok().flatten()
+    }
+}
+
+/// The author's history as the store knows it.
+pub fn stored_history(
+    histories: Option<&HashMap<String, AuthorCounts>>,
+    comment: &Comment,
+) -> Option<History> {
+    let counts = histories?.get(comment.author_id.as_deref()?)?;
+    Some(History::from_store(counts.brand_answers, counts.follow_ups))
+}
+
+/// An error and its causes on one line (store errors name tables and constraints, never
+/// values).
+pub fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
