@@ -36,6 +36,12 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "2,10")]
     overload_factor: Vec<f64>,
 
+    /// Give each comment a fresh id and one of this many author ids, as a moderation tool
+    /// would: with a store on, each decision then reads a history and writes an audit-log
+    /// entry (0: bare texts).
+    #[arg(long, default_value_t = 0)]
+    authors: usize,
+
     /// Bearer key, when the server has one.
     #[arg(long, env = "TACT_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
@@ -53,12 +59,16 @@ struct Client {
     api_key: Option<String>,
     texts: Vec<String>,
     next_text: AtomicUsize,
+    authors: usize,
+    /// Makes this run's comment ids unlike those of earlier runs on the same store.
+    run_id: u128,
 }
 
 impl Client {
-    fn next_text(&self) -> &str {
+    /// The next comment's number and text.
+    fn next_text(&self) -> (usize, &str) {
         let i = self.next_text.fetch_add(1, Ordering::Relaxed);
-        &self.texts[i % self.texts.len()]
+        (i, &self.texts[i % self.texts.len()])
     }
 
     /// POSTs a body to /v1/decide; returns the status (0 for a transport error) and the
@@ -89,14 +99,24 @@ impl Client {
         }
     }
 
+    fn comment(&self) -> serde_json::Value {
+        let (i, text) = self.next_text();
+        match self.authors {
+            0 => json!({ "text": text }),
+            n => json!({
+                "text": text,
+                "id": format!("load-{}-{i}", self.run_id),
+                "author_id": format!("load-author-{}", i % n),
+            }),
+        }
+    }
+
     fn one_comment(&self) -> String {
-        json!({ "text": self.next_text() }).to_string()
+        self.comment().to_string()
     }
 
     fn comments(&self, n: usize) -> String {
-        let comments: Vec<_> = (0..n)
-            .map(|_| json!({ "text": self.next_text() }))
-            .collect();
+        let comments: Vec<_> = (0..n).map(|_| self.comment()).collect();
         json!({ "comments": comments }).to_string()
     }
 
@@ -362,6 +382,10 @@ fn main() -> Result<(), String> {
             api_key: args.api_key.clone(),
             texts,
             next_text: AtomicUsize::new(0),
+            authors: args.authors,
+            run_id: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
         });
         let ready = client.http.get(format!("{}/ready", client.url)).send().await;
         if !ready.is_ok_and(|r| r.status().is_success()) {

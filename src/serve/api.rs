@@ -99,6 +99,19 @@ pub struct Info {
     pub labels: LabelSets,
     pub policy: PolicyInfo,
     pub limits: Limits,
+    /// The store, `null` with `--store off`.
+    pub store: Option<StoreInfo>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreInfo {
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// Where it is, without a password.
+    pub location: String,
+    /// Comment texts are kept (`--store-text`), for `retention_days`.
+    pub store_text: bool,
+    pub retention_days: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

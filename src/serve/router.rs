@@ -8,7 +8,7 @@
 
 use super::api::{
     Classification, ClassifyResponse, CommentsRequest, DecideResponse, ErrorBody, Info, LabelSets,
-    Limits, ModelInfo, PolicyInfo, Status,
+    Limits, ModelInfo, PolicyInfo, Status, StoreInfo,
 };
 use super::engine::Timing;
 use super::error::AppError;
@@ -299,6 +299,12 @@ pub async fn info(State(state): State<AppState>) -> Result<Json<Info>, AppError>
             request_timeout_ms: config.request_timeout.as_millis() as u64,
             api_key_required: config.api_key.is_some(),
         },
+        store: state.store().ok().map(|store| StoreInfo {
+            backend: store.backend().to_string(),
+            location: store.location().describe(),
+            store_text: store.retention().store_text,
+            retention_days: store.retention().keep_text.as_secs() / 86_400,
+        }),
     }))
 }
 

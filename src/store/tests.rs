@@ -117,12 +117,18 @@ fn a_decision_is_recorded_once_and_read_back() {
     on_both(Retention::default(), |store| async move {
         let new = new_decision("c-1", Some("u-1"), Intent::Complaint);
         assert_eq!(
-            store.record_decisions(&[new.clone()]).await.unwrap(),
+            store
+                .record_decisions(std::slice::from_ref(&new))
+                .await
+                .unwrap(),
             [true]
         );
         // A retry changes nothing, history included.
         assert_eq!(
-            store.record_decisions(&[new.clone()]).await.unwrap(),
+            store
+                .record_decisions(std::slice::from_ref(&new))
+                .await
+                .unwrap(),
             [false]
         );
         let stored = store.decision(&new.decision_id).await.unwrap().unwrap();
@@ -204,7 +210,10 @@ fn answers_seen_in_a_thread_count_once_across_requests() {
 fn feedback_is_recorded_once_and_overrides_export_as_labelled_records() {
     on_both(keep_text(), |store| async move {
         let new = new_decision("c-1", Some("u-1"), Intent::Complaint);
-        store.record_decisions(&[new.clone()]).await.unwrap();
+        store
+            .record_decisions(std::slice::from_ref(&new))
+            .await
+            .unwrap();
         let verdict = NewFeedback {
             decision_id: new.decision_id.clone(),
             verdict: Verdict::Overridden,
@@ -245,7 +254,10 @@ fn feedback_is_recorded_once_and_overrides_export_as_labelled_records() {
 fn a_reply_reported_as_sent_is_the_brands_answer() {
     on_both(Retention::default(), |store| async move {
         let new = new_decision("c-1", Some("u-1"), Intent::Complaint);
-        store.record_decisions(&[new.clone()]).await.unwrap();
+        store
+            .record_decisions(std::slice::from_ref(&new))
+            .await
+            .unwrap();
         let sent = NewFeedback {
             decision_id: new.decision_id.clone(),
             verdict: Verdict::ReplySent,
@@ -334,7 +346,10 @@ fn texts_expire_after_the_retention() {
     };
     on_both(retention, |store| async move {
         let new = new_decision("c-1", Some("u-1"), Intent::Question);
-        store.record_decisions(&[new.clone()]).await.unwrap();
+        store
+            .record_decisions(std::slice::from_ref(&new))
+            .await
+            .unwrap();
         let stored = store.decision(&new.decision_id).await.unwrap().unwrap();
         assert_eq!(stored.text.as_deref(), Some("comment c-1"));
         assert!(stored.text_expires_at.is_some());
