@@ -32,8 +32,8 @@ struct Args {
     #[arg(long, default_value_t = 32)]
     batch: usize,
     /// Open-loop overload runs, each offering this many times the best single-comment
-    /// throughput of the closed-loop runs (empty: skip).
-    #[arg(long, value_delimiter = ',', default_value = "2,10")]
+    /// throughput of the closed-loop runs (`--overload-factor` alone: skip them).
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "2,10")]
     overload_factor: Vec<f64>,
 
     /// Give each comment a fresh id and one of this many author ids, as a moderation tool

@@ -42,8 +42,9 @@ const UPSERT_AUTHOR: &str = "INSERT INTO authors (author_id, first_seen, last_se
             WHEN authors.brand_answers + excluded.brand_answers > 0 AND excluded.comments > 0 AND $6 > 0 \
             THEN 1 ELSE 0 END";
 
-const UPSERT_LABEL: &str =
-    "INSERT INTO author_labels (author_id, kind, label, n) VALUES ($1, $2, $3, 1) \
+/// The comment's action and intent, in one statement.
+const UPSERT_LABELS: &str = "INSERT INTO author_labels (author_id, kind, label, n) \
+     VALUES ($1, 'action', $2, 1), ($1, 'intent', $3, 1) \
      ON CONFLICT (author_id, kind, label) DO UPDATE SET n = author_labels.n + 1";
 
 const INSERT_REPLY: &str =
@@ -81,14 +82,12 @@ pub(super) async fn upsert_author(
         .execute(&mut **tx)
         .await?;
     if let Some((action, intent)) = update.labels {
-        for (kind, label) in [("action", action.as_str()), ("intent", intent.as_str())] {
-            sqlx::query(UPSERT_LABEL)
-                .bind(author_id)
-                .bind(kind)
-                .bind(label)
-                .execute(&mut **tx)
-                .await?;
-        }
+        sqlx::query(UPSERT_LABELS)
+            .bind(author_id)
+            .bind(action.as_str())
+            .bind(intent.as_str())
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }
