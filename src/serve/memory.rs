@@ -26,8 +26,8 @@ pub struct Memory {
     versions: OnceLock<(String, String)>,
 }
 
-/// Authors' histories being read: `None` when the store did not answer.
-pub struct Recall(JoinHandle<Option<HashMap<String, AuthorCounts>>>);
+/// Authors' histories being read (`None`: the comments name no author).
+pub struct Recall(Option<JoinHandle<Option<HashMap<String, AuthorCounts>>>>);
 
 impl Memory {
     pub fn new(store: Arc<Store>, timeout: Duration, metrics: Arc<Metrics>) -> Memory {
@@ -51,13 +51,16 @@ impl Memory {
             .collect();
         authors.sort();
         authors.dedup();
+        if authors.is_empty() {
+            return Recall(None);
+        }
         let store = self.store.clone();
         let read = async move {
             let ids: Vec<&str> = authors.iter().map(String::as_str).collect();
             store.author_counts(&ids).await
         };
         let bounded = self.bounded("recall", read);
-        Recall(tokio::spawn(bounded))
+        Recall(Some(tokio::spawn(bounded)))
     }
 
     /// Records the decisions; marks them `unavailable` if this or the recall failed.
@@ -146,7 +149,10 @@ impl Memory {
 impl Recall {
     /// The histories read, `None` if the store did not answer.
     pub async fn histories(self) -> Option<HashMap<String, AuthorCounts>> {
-        self.0.await.ok().flatten()
+        match self.0 {
+            Some(reading) => reading.await.ok().flatten(),
+            None => Some(HashMap::new()),
+        }
     }
 }
 
