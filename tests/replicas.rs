@@ -5,91 +5,34 @@
 
 mod common;
 
+use common::served::Served;
 use serde_json::{json, Value};
 use sqlx::{AnyConnection, Connection, Row};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 32;
 
-/// One `tact serve` process on an ephemeral port; killed when dropped.
-struct Replica {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Replica {
-    /// Starts a replica on `database` and waits until it is ready. Small limits for a small
-    /// machine; a store timeout long enough that a busy one still records every decision.
-    async fn start(database: &str) -> Replica {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tact"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--store", database])
-            .args(["--threads", "1", "--batch-size", "8", "--max-queue", "256"])
-            .args([
-                "--max-queue-wait-ms",
-                "20000",
-                "--store-timeout-ms",
-                "20000",
-            ])
-            .env_remove("TACT_API_KEY")
-            .env_remove("TACT_HEADS_DIR")
-            .env_remove("TACT_STORE_TEXT")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("tact serve starts");
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        // Keeps reading stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap().to_string();
-                    let _ = address_tx.send(addr);
-                }
-            }
-        });
-        let addr =
-            tokio::task::spawn_blocking(move || address_rx.recv_timeout(Duration::from_secs(120)))
-                .await
-                .unwrap()
-                .expect("the server says where it listens")
-                .parse()
-                .unwrap();
-        let replica = Replica { child, addr };
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(180);
-        loop {
-            let ready = client.get(replica.url("/ready")).send().await;
-            if ready.is_ok_and(|r| r.status() == 200) {
-                return replica;
-            }
-            assert!(Instant::now() < deadline, "never ready");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// SIGKILL (what `Child::kill` sends on Unix): no shutdown, no draining.
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A replica on `database`. Small limits for a small machine; a store timeout long enough
+/// that a busy replica still records every decision it answers.
+async fn start_replica(database: &str) -> Served {
+    common::served::start(&[
+        "--store",
+        database,
+        "--threads",
+        "1",
+        "--batch-size",
+        "8",
+        "--max-queue",
+        "256",
+        "--max-queue-wait-ms",
+        "20000",
+        "--store-timeout-ms",
+        "20000",
+    ])
+    .await
 }
 
 /// POSTs `body` as JSON; the status and the parsed answer, or the transport error.
@@ -115,7 +58,7 @@ async fn a_history_written_through_one_replica_decides_through_the_other() {
     let Some(database) = common::postgres::fresh_database().await else {
         return;
     };
-    let (a, b) = tokio::join!(Replica::start(&database), Replica::start(&database));
+    let (a, b) = tokio::join!(start_replica(&database), start_replica(&database));
     let client = reqwest::Client::new();
     let author = "author-replicas-1";
     let complaint = json!({"id": "rep-1", "author_id": author, "lang": "en",
@@ -191,7 +134,7 @@ async fn every_decision_a_replica_acknowledged_before_kill_9_is_logged_exactly_o
     let Some(database) = common::postgres::fresh_database().await else {
         return;
     };
-    let mut replica = Replica::start(&database).await;
+    let mut replica = start_replica(&database).await;
     let stop = Arc::new(AtomicBool::new(false));
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..CLIENTS)
@@ -211,7 +154,9 @@ async fn every_decision_a_replica_acknowledged_before_kill_9_is_logged_exactly_o
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    replica.kill();
+    // SIGKILL (what `Child::kill` sends on Unix): no shutdown, no draining.
+    replica.child.kill().unwrap();
+    replica.child.wait().unwrap();
     stop.store(true, Ordering::SeqCst);
     let mut seen = Seen::default();
     for client in clients {

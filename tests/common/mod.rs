@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod postgres;
+pub mod served;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
