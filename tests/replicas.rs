@@ -8,7 +8,7 @@ mod common;
 use common::served::Served;
 use serde_json::{json, Value};
 use sqlx::{AnyConnection, Connection, Row};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -169,6 +169,12 @@ async fn every_decision_a_replica_acknowledged_before_kill_9_is_logged_exactly_o
         "nothing was decided before the kill"
     );
     assert!(seen.failed > 0, "no request was in flight at the kill");
+    let distinct: HashSet<&String> = seen.acknowledged.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        seen.acknowledged.len(),
+        "one id per comment"
+    );
 
     let mut db = AnyConnection::connect(&database).await.unwrap();
     for id in &seen.acknowledged {

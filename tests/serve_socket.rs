@@ -190,7 +190,10 @@ async fn body_limits_hold_for_streamed_and_declared_sizes() {
 
 #[tokio::test]
 async fn the_binary_drains_in_flight_requests_on_sigterm_and_exits_cleanly() {
-    let mut served = common::served::start(&[]).await;
+    // Its own store file: the default one is the user's.
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("tact.db").display());
+    let mut served = common::served::start(&["--store", &store]).await;
     let addr = served.addr;
     let client = reqwest::Client::new();
     let in_flight = tokio::spawn(post_json(
