@@ -6,9 +6,8 @@
 mod common;
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use tact::serve::{AppState, ModelStatus, ServeConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -191,40 +190,12 @@ async fn body_limits_hold_for_streamed_and_declared_sizes() {
 
 #[tokio::test]
 async fn the_binary_drains_in_flight_requests_on_sigterm_and_exits_cleanly() {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tact"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("TACT_API_KEY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    command.env_remove("TACT_HEADS_DIR");
-    let mut child = command.spawn().unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (address_tx, address_rx) = std::sync::mpsc::channel();
-    // Keeps reading stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap().to_string();
-                let _ = address_tx.send(addr);
-            }
-        }
-    });
-    let addr: SocketAddr = address_rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server says where it listens")
-        .parse()
-        .unwrap();
+    // Its own store file: the default one is the user's.
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("tact.db").display());
+    let mut served = common::served::start(&["--store", &store]).await;
+    let addr = served.addr;
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let ready = client.get(format!("http://{addr}/ready")).send().await;
-        if ready.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let in_flight = tokio::spawn(post_json(
         client.clone(),
         format!("http://{addr}/v1/decide"),
@@ -232,7 +203,7 @@ async fn the_binary_drains_in_flight_requests_on_sigterm_and_exits_cleanly() {
     ));
     until_tokenised(&client, addr, 1.0).await;
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &served.child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -241,7 +212,7 @@ async fn the_binary_drains_in_flight_requests_on_sigterm_and_exits_cleanly() {
     assert_eq!(body["decisions"].as_array().unwrap().len(), 16);
     let deadline = Instant::now() + Duration::from_secs(30);
     let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
+        if let Some(exit) = served.child.try_wait().unwrap() {
             break exit;
         }
         assert!(Instant::now() < deadline, "still running after SIGTERM");

@@ -4,14 +4,24 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use serde_json::Value;
+use std::sync::Arc;
 use tact::serve::{app, AppState, ServeConfig};
+use tact::store::Store;
 use tower::ServiceExt;
 
 /// A ready app with the given limits (the model is shared; each app has its own queue,
 /// model thread and metrics).
 pub async fn ready_app(config: ServeConfig) -> (AppState, Router) {
+    ready_app_with_store(config, None).await
+}
+
+/// A ready app that remembers through `store` (`None`: the store is off).
+pub async fn ready_app_with_store(
+    config: ServeConfig,
+    store: Option<Arc<Store>>,
+) -> (AppState, Router) {
     let model = super::pipeline();
-    let state = AppState::start(config, None, move || Ok(model)).expect("the app starts");
+    let state = AppState::start(config, store, move || Ok(model)).expect("the app starts");
     state.until_ready().await.expect("the model is ready");
     (state.clone(), app(state))
 }
