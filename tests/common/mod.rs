@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod postgres;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
