@@ -1,39 +1,15 @@
 //! `tact feedback export` end to end: decisions recorded by `tact score --store --store-text`,
-//! moderators' overrides given through the store's API, the export read by `tact eval`; an
-//! override whose text has expired is skipped and counted; a store that is not there is named.
+//! moderators' overrides given through the store's API, the export read by `tact eval` and
+//! `tact train`; an override whose text has expired is skipped and counted; a store that is
+//! not there is named.
 //! On SQLite, and on PostgreSQL where `TACT_TEST_POSTGRES` names a server.
 
 mod common;
 
+use common::harness::{runtime, stderr, succeeds, tact};
 use serde_json::Value;
-use std::process::{Command, Output};
 use tact::labels::{Action, Intent, Sentiment};
 use tact::store::{Location, NewFeedback, Retention, Store, Verdict};
-
-fn tact() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tact"));
-    cmd.env_remove("TACT_HEADS_DIR")
-        .env_remove("TACT_STORE")
-        .env_remove("TACT_SCORE_STORE");
-    cmd
-}
-
-fn succeeds(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("tact runs");
-    assert!(out.status.success(), "tact failed: {}", stderr(&out));
-    out
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn override_of(decision_id: &str, action: Action, intent: Option<Intent>) -> NewFeedback {
     NewFeedback {
@@ -126,6 +102,24 @@ fn overrides_are_exported_for_eval(location: &str) {
     assert_eq!(report["action"]["n"], 2);
     assert_eq!(report["intent"]["n"], 1);
 
+    // `tact train` reads both records too (two are too few to train on: it then stops for
+    // want of calibration records, which is its own check).
+    let out = tact()
+        .arg("train")
+        .arg(&export)
+        .arg("--out")
+        .arg(dir.path().join("models"))
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out)
+            .contains("2 train and 0 calibration records from 1 files (0 bad lines skipped)"),
+        "{}",
+        stderr(&out)
+    );
+
     // Once the texts have expired, the overrides cannot be exported: counted, not written.
     rt.block_on(async {
         assert_eq!(store.expire_texts(i64::MAX).await.unwrap(), 2);
@@ -141,7 +135,7 @@ fn overrides_are_exported_for_eval(location: &str) {
 }
 
 #[test]
-fn overrides_in_sqlite_are_exported_as_labelled_records_that_eval_reads() {
+fn overrides_in_sqlite_are_exported_as_records_that_eval_and_train_read() {
     let dir = tempfile::tempdir().unwrap();
     overrides_are_exported_for_eval(&format!("sqlite:{}", dir.path().join("s.db").display()));
 
@@ -164,7 +158,7 @@ fn overrides_in_sqlite_are_exported_as_labelled_records_that_eval_reads() {
 }
 
 #[test]
-fn overrides_in_postgres_are_exported_as_labelled_records_that_eval_reads() {
+fn overrides_in_postgres_are_exported_as_records_that_eval_and_train_read() {
     if let Some(url) = runtime().block_on(common::postgres::fresh_database()) {
         overrides_are_exported_for_eval(&url);
     }

@@ -6,44 +6,9 @@
 
 mod common;
 
+use common::harness::{answers, runtime, stderr, succeeds, tact};
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
 use tact::store::{Location, Retention, Store};
-
-fn tact_score() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tact"));
-    cmd.arg("score")
-        .env_remove("TACT_HEADS_DIR")
-        .env_remove("TACT_SCORE_STORE")
-        .env_remove("TACT_STORE");
-    cmd
-}
-
-fn succeeds(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("tact runs");
-    assert!(out.status.success(), "tact failed: {}", stderr(&out));
-    out
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn answers(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every output line is JSON"))
-        .collect()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Rows in the audit log, counted in SQL.
 async fn decision_rows(url: &str) -> i64 {
@@ -75,15 +40,23 @@ fn records_each_decision_once(location: &str, url: &str) {
     let input = dir.path().join("in.jsonl");
     let output = dir.path().join("out.jsonl");
     std::fs::write(&input, ARCHIVE.join("\n") + "\n").unwrap();
-    let store_flag = format!("--store={location}");
-
-    let out = succeeds(
-        tact_score()
+    // Runs `tact score` into the store; its summary.
+    let score = |extra: Option<&str>| {
+        let mut cmd = tact();
+        cmd.arg("score")
             .arg(&input)
             .arg("-o")
             .arg(&output)
-            .arg(&store_flag),
-    );
+            .arg(format!("--store={location}"))
+            .args(extra);
+        stderr(&succeeds(&mut cmd))
+    };
+    let stored = |summary: &str, recorded: u64, already: u64| {
+        let line = format!("store      {recorded} decisions recorded, {already} already there");
+        assert!(summary.contains(&line), "{summary}");
+    };
+
+    stored(&score(None), 4, 0);
     let first = answers(&output);
     assert_eq!(first.len(), 5);
     assert_eq!(first[3]["error"]["code"], "invalid_json");
@@ -94,15 +67,10 @@ fn records_each_decision_once(location: &str, url: &str) {
         .iter()
         .map(|&i| first[i]["decision_id"].as_str().expect("a decision id"))
         .collect();
-    let summary = stderr(&out);
-    assert!(
-        summary.contains("store      4 decisions recorded, 0 already there"),
-        "{summary}"
-    );
 
     let rt = runtime();
     let location = Location::parse(location).unwrap();
-    let check_store = |rows: i64| {
+    let check_store = || {
         rt.block_on(async {
             let store = Store::open(location.clone(), Retention::default())
                 .await
@@ -123,46 +91,22 @@ fn records_each_decision_once(location: &str, url: &str) {
             assert_eq!(author.counts.comments, 2);
             assert_eq!(author.counts.brand_answers, 1);
             store.close().await;
-            assert_eq!(decision_rows(url).await, rows);
+            assert_eq!(decision_rows(url).await, 4);
         })
     };
-    check_store(4);
+    check_store();
 
-    let out = succeeds(
-        tact_score()
-            .arg(&input)
-            .arg("-o")
-            .arg(&output)
-            .arg("--overwrite")
-            .arg(&store_flag),
-    );
-    assert!(
-        stderr(&out).contains("store      0 decisions recorded, 4 already there"),
-        "{}",
-        stderr(&out)
-    );
+    stored(&score(Some("--overwrite")), 0, 4);
     assert_eq!(answers(&output)[1]["decision_id"], ids[1]);
-    check_store(4);
+    check_store();
 
     // Cut after line 2, as an interruption would.
     let text = std::fs::read_to_string(&output).unwrap();
     let two: String = text.split_inclusive('\n').take(2).collect();
     std::fs::write(&output, two).unwrap();
-    let out = succeeds(
-        tact_score()
-            .arg(&input)
-            .arg("-o")
-            .arg(&output)
-            .arg("--resume")
-            .arg(&store_flag),
-    );
-    assert!(
-        stderr(&out).contains("store      0 decisions recorded, 2 already there"),
-        "{}",
-        stderr(&out)
-    );
+    stored(&score(Some("--resume")), 0, 2);
     assert_eq!(answers(&output).len(), 5);
-    check_store(4);
+    check_store();
 }
 
 #[test]
@@ -179,7 +123,8 @@ fn every_decision_is_recorded_once_in_sqlite_and_histories_count_within_a_window
     std::fs::write(&input, format!("{}\n", ARCHIVE[1])).unwrap();
     let elsewhere = dir.path().join("serve.db");
     succeeds(
-        tact_score()
+        tact()
+            .arg("score")
             .arg(&input)
             .arg("-o")
             .arg(&output)
@@ -238,8 +183,9 @@ fn a_store_that_fails_mid_run_stops_it_and_resume_goes_on() {
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
     let store_flag = format!("--store=sqlite:{}", db.display());
     let score = || {
-        let mut cmd = tact_score();
-        cmd.arg(&input)
+        let mut cmd = tact();
+        cmd.arg("score")
+            .arg(&input)
             .arg("-o")
             .arg(&output)
             .args(["--window", "1"])

@@ -32,44 +32,9 @@ where
     });
 }
 
-/// A throwaway database per test on the server `TACT_TEST_POSTGRES` names; where it names
-/// none the PostgreSQL half is skipped loudly, or fails under `TACT_REQUIRE_POSTGRES=1` (CI).
-pub(crate) mod test_postgres {
-    use sqlx::Connection;
-    use std::io::Write;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    pub async fn fresh_database() -> Option<String> {
-        let Ok(admin) = std::env::var("TACT_TEST_POSTGRES") else {
-            let required = std::env::var("TACT_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "TACT_REQUIRE_POSTGRES=1 but TACT_TEST_POSTGRES is not set"
-            );
-            // Straight to the terminal: the test harness hides printed output of passing tests.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED the PostgreSQL half of a store test: set TACT_TEST_POSTGRES=postgres://… (.ci/run does)"
-            );
-            return None;
-        };
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "tact_unit_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-        // A database name cannot be a bound parameter; this one is made of digits and `_`.
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        Some(format!("{base}/{name}"))
-    }
-}
+/// A throwaway database per test (shared with the integration tests).
+#[path = "../../tests/common/postgres.rs"]
+mod test_postgres;
 
 fn decided(text: &str, intent: Intent) -> Decision {
     let playbook = Playbook::new(Policy::default_policy());
@@ -117,12 +82,18 @@ fn a_decision_is_recorded_once_and_read_back() {
     on_both(Retention::default(), |store| async move {
         let new = new_decision("c-1", Some("u-1"), Intent::Complaint);
         assert_eq!(
-            store.record_decisions(&[new.clone()]).await.unwrap(),
+            store
+                .record_decisions(std::slice::from_ref(&new))
+                .await
+                .unwrap(),
             [true]
         );
         // A retry changes nothing, history included.
         assert_eq!(
-            store.record_decisions(&[new.clone()]).await.unwrap(),
+            store
+                .record_decisions(std::slice::from_ref(&new))
+                .await
+                .unwrap(),
             [false]
         );
         let stored = store.decision(&new.decision_id).await.unwrap().unwrap();
@@ -204,7 +175,10 @@ fn answers_seen_in_a_thread_count_once_across_requests() {
 fn feedback_is_recorded_once_and_overrides_export_as_labelled_records() {
     on_both(keep_text(), |store| async move {
         let new = new_decision("c-1", Some("u-1"), Intent::Complaint);
-        store.record_decisions(&[new.clone()]).await.unwrap();
+        store
+            .record_decisions(std::slice::from_ref(&new))
+            .await
+            .unwrap();
         let verdict = NewFeedback {
             decision_id: new.decision_id.clone(),
             verdict: Verdict::Overridden,
@@ -245,7 +219,10 @@ fn feedback_is_recorded_once_and_overrides_export_as_labelled_records() {
 fn a_reply_reported_as_sent_is_the_brands_answer() {
     on_both(Retention::default(), |store| async move {
         let new = new_decision("c-1", Some("u-1"), Intent::Complaint);
-        store.record_decisions(&[new.clone()]).await.unwrap();
+        store
+            .record_decisions(std::slice::from_ref(&new))
+            .await
+            .unwrap();
         let sent = NewFeedback {
             decision_id: new.decision_id.clone(),
             verdict: Verdict::ReplySent,
@@ -334,7 +311,10 @@ fn texts_expire_after_the_retention() {
     };
     on_both(retention, |store| async move {
         let new = new_decision("c-1", Some("u-1"), Intent::Question);
-        store.record_decisions(&[new.clone()]).await.unwrap();
+        store
+            .record_decisions(std::slice::from_ref(&new))
+            .await
+            .unwrap();
         let stored = store.decision(&new.decision_id).await.unwrap().unwrap();
         assert_eq!(stored.text.as_deref(), Some("comment c-1"));
         assert!(stored.text_expires_at.is_some());

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod harness;
 pub mod postgres;
 
 use std::path::PathBuf;
@@ -68,10 +69,6 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
     dot / (na * nb)
 }
-
-/// A heads directory for tests that run the `tact` binary or load the pipeline: `None` when
-/// the committed heads load (use them), otherwise random heads of the right shape written
-/// once per test binary, so the plumbing is tested before trained heads are committed.
 
 /// The real model and the default playbook, loaded once per test binary.
 pub fn pipeline() -> std::sync::Arc<tact::pipeline::Pipeline> {
