@@ -34,7 +34,7 @@ pub struct ExportArgs {
 
 pub fn run(args: FeedbackArgs) -> anyhow::Result<ExitCode> {
     match args.command {
-        FeedbackCommand::Export(export) => self::export(&export),
+        FeedbackCommand::Export(args) => export(&args),
     }
 }
 
