@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::harness::answers;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -27,14 +28,6 @@ fn run(cmd: &mut Command) -> Output {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn answers(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every output line is JSON"))
-        .collect()
 }
 
 /// Comments of varied length in the four languages, with ids `c-1`, `c-2`, ….

@@ -2,6 +2,7 @@
 //! environment variable) and the glue that turns validated flags into calls on the library.
 
 mod eval;
+mod feedback;
 mod flags;
 mod score;
 mod serve;
@@ -222,6 +223,8 @@ pub enum Command {
     },
     /// Decide every comment of an archive (JSON Lines or CSV), one answer per line, in order.
     Score(score::ScoreArgs),
+    /// Moderators' feedback in the store: `export` writes the overrides as labelled records.
+    Feedback(feedback::FeedbackArgs),
     /// Serve decisions over HTTP (see docs/serve.md); stops cleanly on SIGTERM or ctrl-c.
     Serve {
         #[command(flatten)]
@@ -347,6 +350,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )?)
             })
         }
+        Command::Feedback(args) => feedback::run(args),
         Command::Tune(args) => {
             let cfg = args.config()?;
             let files = crate::model::ModelFiles::ensure(&args.model_dir())?;
@@ -362,7 +366,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             model,
         } => {
             let config = serve::serve_config(&serve, &model, &policy);
-            let store = serve.store_args.config(&serve.store);
+            let store = serve.store_config();
             // A bad policy file fails here, before the model loads.
             let playbook = policy.load()?;
             crate::serve::run(config, store, serve.listen, move || {

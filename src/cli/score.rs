@@ -1,11 +1,13 @@
 //! The flags of `tact score`, and how they become the scorer's [`ScoreConfig`].
 
+use super::store::{parse_location, StoreArgs, StoreChoice};
 use super::{ModelArgs, PolicyArgs};
 use crate::score::input::{Delimiter, InputFormat};
 use crate::score::output::OutputFormat;
 use crate::score::ScoreConfig;
 use clap::Args;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The flags of `tact score`.
 #[derive(Args, Debug, Clone)]
@@ -59,6 +61,15 @@ pub struct ScoreArgs {
     /// reach the output a window at a time.
     #[arg(long, default_value_t = 2048, env = "TACT_SCORE_WINDOW")]
     pub window: usize,
+    /// Also record every decision in a store's audit log, each decided with its author's
+    /// history there (RSRA across the archive): `--store` alone is the default SQLite file
+    /// (as `tact serve` uses it), or `sqlite:PATH`, `postgres://USER@HOST/DB`. Off unless
+    /// given (`TACT_STORE` does not turn it on). Put it after INPUT, or write `--store=…`.
+    #[arg(long, env = "TACT_SCORE_STORE", num_args = 0..=1, default_missing_value = "sqlite",
+          value_parser = parse_location)]
+    pub store: Option<StoreChoice>,
+    #[command(flatten)]
+    pub store_args: StoreArgs,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -81,5 +92,10 @@ pub fn score_config(args: &ScoreArgs) -> ScoreConfig {
         max_record_lines: args.max_record_lines,
         window: args.window,
         batch_size: args.model.batch_size,
+        // Scoring waits for the store as long as it takes: the timeout is serve's.
+        store: args.store.as_ref().and_then(|choice| {
+            let timeout = Duration::from_millis(crate::store::DEFAULT_TIMEOUT_MS);
+            args.store_args.config(choice, timeout)
+        }),
     }
 }

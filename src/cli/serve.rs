@@ -8,6 +8,7 @@ use crate::serve::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_QUEUE, DEFAULT_MAX_QUEUE_WAIT_MS,
     DEFAULT_REQUEST_TIMEOUT_MS,
 };
+use crate::store::DEFAULT_TIMEOUT_MS;
 use clap::Args;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -65,6 +66,19 @@ pub struct ServeArgs {
     pub store: StoreChoice,
     #[command(flatten)]
     pub store_args: StoreArgs,
+    /// Time a decide request waits for the store, at most; past it the decision is returned
+    /// without history (`"history": "unavailable"`).
+    #[arg(long, env = "TACT_STORE_TIMEOUT_MS", default_value_t = DEFAULT_TIMEOUT_MS,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub store_timeout_ms: u64,
+}
+
+impl ServeArgs {
+    /// The store's configuration; `None` where `--store` is `off`.
+    pub fn store_config(&self) -> Option<crate::store::StoreConfig> {
+        let timeout = Duration::from_millis(self.store_timeout_ms);
+        self.store_args.config(&self.store, timeout)
+    }
 }
 
 /// The service's configuration from its flags and the model's and policy's.
@@ -84,7 +98,7 @@ pub fn serve_config(args: &ServeArgs, model: &ModelArgs, policy: &PolicyArgs) ->
         api_key: args.api_key.clone().filter(|k| !k.is_empty()),
         strict_fields: args.strict_fields,
         log_text: args.log_text,
-        store_timeout: Duration::from_millis(args.store_args.store_timeout_ms),
+        store_timeout: Duration::from_millis(args.store_timeout_ms),
         policy_source: policy
             .policy
             .as_ref()

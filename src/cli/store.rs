@@ -1,11 +1,12 @@
 //! The store's flags (`tact serve`, `tact score --store`, `tact feedback`), and how they become
 //! a [`StoreConfig`].
 
-use crate::store::{Location, Retention, StoreConfig, DEFAULT_RETENTION_DAYS, DEFAULT_TIMEOUT_MS};
+use crate::store::{Location, Retention, StoreConfig, DEFAULT_RETENTION_DAYS};
 use clap::Args;
 use std::time::Duration;
 
-/// Where the store is and what it keeps.
+/// What the store keeps (where it is, `--store`, is each command's own flag: on by default
+/// for `tact serve`, off for `tact score`).
 #[derive(Args, Debug, Clone)]
 pub struct StoreArgs {
     /// Keep comment texts (and the brand's reply texts) in the store, for `--retention-days`;
@@ -16,11 +17,6 @@ pub struct StoreArgs {
     #[arg(long, env = "TACT_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub retention_days: u32,
-    /// Time a decide request waits for the store, at most; past it the decision is returned
-    /// without history (`"history": "unavailable"`).
-    #[arg(long, env = "TACT_STORE_TIMEOUT_MS", default_value_t = DEFAULT_TIMEOUT_MS,
-          value_parser = clap::value_parser!(u64).range(1..=600_000))]
-    pub store_timeout_ms: u64,
 }
 
 /// `--store`: a location, or `None` for `off`.
@@ -37,15 +33,15 @@ pub fn parse_location(value: &str) -> Result<StoreChoice, String> {
 }
 
 impl StoreArgs {
-    pub fn config(&self, choice: &StoreChoice) -> Option<StoreConfig> {
-        let location = choice.0.clone();
+    /// The store's configuration; `None` where `--store` is `off`.
+    pub fn config(&self, choice: &StoreChoice, timeout: Duration) -> Option<StoreConfig> {
         Some(StoreConfig {
-            location: location?,
+            location: choice.0.clone()?,
             retention: Retention {
                 store_text: self.store_text,
                 keep_text: Duration::from_secs(u64::from(self.retention_days) * 86_400),
             },
-            timeout: Duration::from_millis(self.store_timeout_ms),
+            timeout,
         })
     }
 }

@@ -7,10 +7,12 @@
 //! decides each comment with the playbook, exactly as the service does; the writer puts answers
 //! back in input order and writes them ([`output`]). Before any of it, an output that is the
 //! input is refused ([`same_file`]). `--resume` continues an interrupted output ([`resume`]) of
-//! the same input ([`fingerprint`]). A summary goes to stderr at the end ([`summary`]);
-//! docs/score.md has the figures and the limits.
+//! the same input ([`fingerprint`]). With `--store`, every decision also goes to the store's
+//! audit log, decided with its author's history ([`audit`]). A summary goes to stderr at the
+//! end ([`summary`]); docs/score.md has the figures and the limits.
 
 pub mod answer;
+pub mod audit;
 pub mod csv_input;
 pub mod fingerprint;
 pub mod input;
@@ -25,6 +27,7 @@ use crate::model::Tokens;
 use crate::pipeline::{Pipeline, Prepared};
 use answer::Answer;
 use anyhow::{bail, Context};
+use audit::Audit;
 use csv_input::{CsvColumns, CsvLimits, CsvReader};
 use fingerprint::InputFingerprint;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -78,6 +81,8 @@ pub struct ScoreConfig {
     pub window: usize,
     /// Texts per forward pass.
     pub batch_size: usize,
+    /// Record every decision in this store, and decide with the authors' histories it holds.
+    pub store: Option<crate::store::StoreConfig>,
 }
 
 /// A record read and tokenised, or why it could not be.
@@ -178,6 +183,8 @@ pub fn command(
         );
     }
 
+    let audit = args.store.as_ref().map(Audit::open).transpose()?;
+
     let load_start = Instant::now();
     let pipeline = load()?;
     let load_secs = load_start.elapsed().as_secs_f64();
@@ -199,20 +206,39 @@ pub fn command(
     let writer = OrderedWriter::new(out, output_format, write_header, answered + 1, progress)?;
 
     let run_start = Instant::now();
-    let (tally, read_result) = run_threads(&pipeline, reader, writer, args.window, args.batch_size)
-        .with_context(|| format!("writing {output_name}"))?;
+    let ran = run_threads(
+        &pipeline,
+        reader,
+        writer,
+        audit.as_ref(),
+        (args.window, args.batch_size),
+    )
+    .with_context(|| format!("writing {output_name}"))?;
     let summary = Summary {
-        tally,
+        tally: ran.tally,
         resumed_after: answered,
         load_secs,
         run_secs: run_start.elapsed().as_secs_f64(),
+        stored: audit.as_ref().map(Audit::tally),
     };
     eprintln!("{summary}");
-    read_result.with_context(|| {
+    let last_answered = answered + summary.tally.lines;
+    if let Some(audit) = audit {
+        audit.close();
+    }
+    // The output holds every line up to the last one written, each decision in it recorded.
+    ran.decided.with_context(|| {
+        let resume = if stdout {
+            ""
+        } else {
+            "; --resume goes on from there"
+        };
+        format!("{output_name} answers lines 1-{last_answered}{resume}")
+    })?;
+    ran.read.with_context(|| {
         format!(
-            "reading {} after line {}",
-            args.input.display(),
-            answered + summary.tally.lines
+            "reading {} after line {last_answered}",
+            args.input.display()
         )
     })?;
     if args.strict && summary.tally.errors() > 0 {
@@ -311,35 +337,57 @@ fn progress_bar(total_bytes: Option<u64>, done_bytes: u64) -> ProgressBar {
     bar
 }
 
-/// Reader, model and writer threads. Returns the writer's tally and the reader's result (an
-/// input that breaks off mid-way still gets every record before the break answered).
+/// What the threads did: the answers written, and how reading and deciding ended (an input
+/// that breaks off mid-way, or a store that fails, still gets every record before it
+/// answered).
+struct Ran {
+    tally: summary::Tally,
+    read: anyhow::Result<()>,
+    decided: anyhow::Result<()>,
+}
+
+/// Reader, model and writer threads.
 fn run_threads(
     pipeline: &Pipeline,
     reader: Box<dyn RecordReader>,
     mut writer: OrderedWriter,
-    window: usize,
-    batch_size: usize,
-) -> anyhow::Result<(summary::Tally, anyhow::Result<()>)> {
+    audit: Option<&Audit>,
+    (window, batch_size): (usize, usize),
+) -> anyhow::Result<Ran> {
     let (ready_tx, ready_rx) = sync_channel::<Ready>(window);
     let (answers_tx, answers_rx) = sync_channel::<Vec<Answer>>(4);
     std::thread::scope(|s| -> anyhow::Result<_> {
         let read = std::thread::Builder::new()
             .name("score-reader".into())
             .spawn_scoped(s, move || read_and_prepare(reader, pipeline, ready_tx))?;
-        std::thread::Builder::new()
+        let model = ModelThread {
+            pipeline,
+            audit,
+            window,
+            batch_size,
+        };
+        let decide = std::thread::Builder::new()
             .name("score-model".into())
-            .spawn_scoped(s, move || {
-                decide_in_batches(pipeline, ready_rx, answers_tx, window, batch_size)
-            })?;
+            .spawn_scoped(s, move || model.run(ready_rx, answers_tx))?;
         // Returning early drops the receiver, which stops the model thread and then the reader.
         let written = (move || {
             for answers in answers_rx {
                 writer.accept(answers)?;
             }
-            writer.finish()
+            Ok::<_, anyhow::Error>(writer)
         })();
+        let decided = decide.join().expect("the model thread does not panic");
         let read = read.join().expect("the reader thread does not panic");
-        written.map(|tally| (tally, read))
+        let writer = written?;
+        let tally = match decided {
+            Ok(()) => writer.finish()?,
+            Err(_) => writer.stop()?,
+        };
+        Ok(Ran {
+            tally,
+            read,
+            decided,
+        })
     })
 }
 
@@ -395,38 +443,58 @@ fn read_and_prepare(
 /// A window holds at most this many records per comment it can take (see below).
 const WINDOW_RECORDS_PER_SLOT: usize = 16;
 
-/// Takes up to `window` comments at a time, answers the bad records at once, and runs the
-/// comments in batches of similar length. A window also ends after 16 × `window` records:
-/// where good records are sparse, the bad ones waiting for their turn stay bounded (a few
-/// MB of error answers) while batches stay large enough to run efficiently.
-fn decide_in_batches(
-    pipeline: &Pipeline,
-    ready: Receiver<Ready>,
-    answers: SyncSender<Vec<Answer>>,
+/// The model thread: what it decides with, and how many comments at a time.
+struct ModelThread<'a> {
+    pipeline: &'a Pipeline,
+    audit: Option<&'a Audit>,
     window: usize,
     batch_size: usize,
-) {
-    let mut input_done = false;
-    while !input_done {
-        let mut comments: Vec<Ready> = Vec::with_capacity(window);
-        let mut failed: Vec<Answer> = Vec::new();
-        while comments.len() < window
-            && comments.len() + failed.len() < WINDOW_RECORDS_PER_SLOT * window
-        {
-            match ready.recv() {
-                Ok(item) => match &item.prepared {
-                    Ok(_) => comments.push(item),
-                    Err(e) => failed.push(item.answer(Err(e.clone()))),
-                },
-                Err(_) => {
-                    input_done = true;
-                    break;
+}
+
+impl ModelThread<'_> {
+    /// Takes up to `window` comments at a time, answers the bad records at once, and runs the
+    /// comments in batches of similar length. A window also ends after 16 × `window` records:
+    /// where good records are sparse, the bad ones waiting for their turn stay bounded (a few
+    /// MB of error answers) while batches stay large enough to run efficiently. Ends early,
+    /// with the store's error, when a window cannot be recorded: its answers are not sent.
+    fn run(&self, ready: Receiver<Ready>, answers: SyncSender<Vec<Answer>>) -> anyhow::Result<()> {
+        let window = self.window;
+        let mut input_done = false;
+        while !input_done {
+            let mut comments: Vec<Ready> = Vec::with_capacity(window);
+            let mut failed: Vec<Answer> = Vec::new();
+            while comments.len() < window
+                && comments.len() + failed.len() < WINDOW_RECORDS_PER_SLOT * window
+            {
+                match ready.recv() {
+                    Ok(item) => match &item.prepared {
+                        Ok(_) => comments.push(item),
+                        Err(e) => failed.push(item.answer(Err(e.clone()))),
+                    },
+                    Err(_) => {
+                        input_done = true;
+                        break;
+                    }
                 }
             }
+            if !failed.is_empty() && answers.send(failed).is_err() {
+                return Ok(());
+            }
+            // The writer stopped (its error is the one reported) when a send fails.
+            if self.decide_window(&comments, &answers)?.is_err() {
+                return Ok(());
+            }
         }
-        if !failed.is_empty() && answers.send(failed).is_err() {
-            return;
-        }
+        Ok(())
+    }
+
+    /// Decides one window and sends its answers; the inner `Err` says the writer is gone.
+    fn decide_window(
+        &self,
+        comments: &[Ready],
+        answers: &SyncSender<Vec<Answer>>,
+    ) -> anyhow::Result<Result<(), WriterGone>> {
+        let pipeline = self.pipeline;
         let prepared: Vec<&Prepared> = comments
             .iter()
             .map(|c| {
@@ -436,13 +504,23 @@ fn decide_in_batches(
             })
             .collect();
         let tokens: Vec<&Tokens> = prepared.iter().map(|p| &p.tokens).collect();
-        // The writer stopped (its error is the one reported) when a send fails.
-        let writer_gone = for_each_batch(&tokens, batch_size, |batch, _| {
+        // With a store, a window is decided in input order once the model has read all of it.
+        let mut classified: Vec<Option<crate::classify::Classified>> =
+            std::iter::repeat_with(|| None)
+                .take(comments.len())
+                .collect();
+        let sent = for_each_batch(&tokens, self.batch_size, |batch, _| {
             let inputs: Vec<&Prepared> = batch.iter().map(|&i| prepared[i]).collect();
             let decided: Vec<Answer> = match pipeline.infer(&inputs) {
-                Ok(classified) => batch
+                Ok(results) if self.audit.is_some() => {
+                    for (&i, c) in batch.iter().zip(results) {
+                        classified[i] = Some(c);
+                    }
+                    return Ok(());
+                }
+                Ok(results) => batch
                     .iter()
-                    .zip(&classified)
+                    .zip(&results)
                     .map(|(&i, c)| {
                         comments[i].answer(Ok(Box::new(pipeline.decide(prepared[i], c))))
                     })
@@ -458,8 +536,27 @@ fn decide_in_batches(
             };
             answers.send(decided)
         });
-        if writer_gone.is_err() {
-            return;
+        if sent.is_err() {
+            return Ok(Err(WriterGone));
         }
+        let Some(audit) = self.audit else {
+            return Ok(Ok(()));
+        };
+        let (lines, window): (Vec<&Ready>, Vec<(&Prepared, _)>) = comments
+            .iter()
+            .zip(&prepared)
+            .zip(classified)
+            .filter_map(|((c, &p), classified)| Some((c, (p, classified?))))
+            .unzip();
+        let decided = audit.decide_window(pipeline, &window)?;
+        let decided = lines
+            .iter()
+            .zip(decided)
+            .map(|(c, d)| c.answer(Ok(Box::new(d))))
+            .collect();
+        Ok(answers.send(decided).map_err(|_| WriterGone))
     }
 }
+
+/// The writer stopped; its error is the one reported.
+struct WriterGone;

@@ -131,6 +131,13 @@ impl OrderedWriter {
         }
     }
 
+    /// Flushes the answers written and drops those still waiting for an earlier line (the
+    /// run stopped before answering it): the output ends at its last line answered in order.
+    pub fn stop(mut self) -> anyhow::Result<Tally> {
+        self.waiting.clear();
+        self.finish()
+    }
+
     /// Flushes what is left; every answer must have been written by now.
     pub fn finish(mut self) -> anyhow::Result<Tally> {
         anyhow::ensure!(

@@ -2,6 +2,7 @@
 //! decisions by action and by language, and the speed.
 
 use super::answer::Answer;
+use super::audit::AuditTally;
 use super::input::ErrorCode;
 use crate::labels::{Action, Lang};
 use std::collections::BTreeMap;
@@ -48,6 +49,8 @@ pub struct Summary {
     pub load_secs: f64,
     /// Seconds from the first line read to the last answer written.
     pub run_secs: f64,
+    /// What went to the store (`--store`).
+    pub stored: Option<AuditTally>,
 }
 
 impl Summary {
@@ -108,6 +111,13 @@ impl fmt::Display for Summary {
         )?;
         writeln!(f, "  actions    {}", counts(&t.actions))?;
         writeln!(f, "  languages  {}", counts(&t.languages))?;
+        if let Some(stored) = &self.stored {
+            writeln!(
+                f,
+                "  store      {} decisions recorded, {} already there ({})",
+                stored.recorded, stored.already_there, stored.store
+            )?;
+        }
         write!(
             f,
             "  speed      {:.1} texts/s ({} decided in {:.1} s; model loaded in {:.1} s before)",

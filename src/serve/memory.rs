@@ -10,8 +10,8 @@
 use super::metrics::Metrics;
 use crate::comment::Comment;
 use crate::pipeline::{Decided, HistoryStatus, Pipeline, Prepared};
-use crate::playbook::{answers_in, History};
-use crate::store::{decision_id, AuthorCounts, NewDecision, Origin, Store, StoreError};
+use crate::playbook::History;
+use crate::store::{AuthorCounts, NewDecision, Origin, Store, StoreError};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -79,22 +79,14 @@ impl Memory {
             .iter()
             .zip(decisions.iter_mut())
             .map(|(p, d)| {
-                let comment = &p.comment;
-                let id = decision_id(comment);
-                d.decision_id = Some(id.clone());
-                NewDecision {
-                    decision_id: id,
-                    origin: Origin::Http,
-                    comment_id: comment.id.clone(),
-                    author_id: comment.author_id.clone(),
-                    text: comment.text.clone(),
-                    thread_answers: answers_in(&comment.thread)
-                        .map(|m| m.text.clone())
-                        .collect(),
-                    decision: d.decision.clone(),
-                    model: model.clone(),
-                    policy: policy.clone(),
-                }
+                let new = NewDecision::for_comment(
+                    Origin::Http,
+                    &p.comment,
+                    d.decision.clone(),
+                    (model, policy),
+                );
+                d.decision_id = Some(new.decision_id.clone());
+                new
             })
             .collect();
         let store = self.store.clone();

@@ -1,8 +1,9 @@
 //! The plain types that go into the store and come out of it; they serialise as the API's
 //! JSON (times in RFC 3339).
 
+use crate::comment::Comment;
 use crate::labels::{Action, Intent, Sentiment};
-use crate::playbook::Decision;
+use crate::playbook::{answers_in, Decision};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -39,6 +40,31 @@ pub struct NewDecision {
     pub model: String,
     /// The policy's digest.
     pub policy: String,
+}
+
+impl NewDecision {
+    /// The entry for a decision on `comment`: its id ([`super::decision_id`]), author, text and
+    /// the brand's answers its thread shows.
+    pub fn for_comment(
+        origin: Origin,
+        comment: &Comment,
+        decision: Decision,
+        (model, policy): (&str, &str),
+    ) -> NewDecision {
+        NewDecision {
+            decision_id: super::decision_id(comment),
+            origin,
+            comment_id: comment.id.clone(),
+            author_id: comment.author_id.clone(),
+            text: comment.text.clone(),
+            thread_answers: answers_in(&comment.thread)
+                .map(|m| m.text.clone())
+                .collect(),
+            decision,
+            model: model.to_string(),
+            policy: policy.to_string(),
+        }
+    }
 }
 
 /// The counts the playbook's history summary is made of.

@@ -32,44 +32,9 @@ where
     });
 }
 
-/// A throwaway database per test on the server `TACT_TEST_POSTGRES` names; where it names
-/// none the PostgreSQL half is skipped loudly, or fails under `TACT_REQUIRE_POSTGRES=1` (CI).
-pub(crate) mod test_postgres {
-    use sqlx::Connection;
-    use std::io::Write;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    pub async fn fresh_database() -> Option<String> {
-        let Ok(admin) = std::env::var("TACT_TEST_POSTGRES") else {
-            let required = std::env::var("TACT_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "TACT_REQUIRE_POSTGRES=1 but TACT_TEST_POSTGRES is not set"
-            );
-            // Straight to the terminal: the test harness hides printed output of passing tests.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED the PostgreSQL half of a store test: set TACT_TEST_POSTGRES=postgres://… (.ci/run does)"
-            );
-            return None;
-        };
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "tact_unit_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-        // A database name cannot be a bound parameter; this one is made of digits and `_`.
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        Some(format!("{base}/{name}"))
-    }
-}
+/// A throwaway database per test (shared with the integration tests).
+#[path = "../../tests/common/postgres.rs"]
+mod test_postgres;
 
 fn decided(text: &str, intent: Intent) -> Decision {
     let playbook = Playbook::new(Policy::default_policy());
