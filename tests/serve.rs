@@ -362,13 +362,21 @@ async fn openapi_describes_every_route_and_the_decision() {
             "/metrics",
             "/openapi.json",
             "/ready",
+            "/v1/authors/{author_id}",
             "/v1/classify",
             "/v1/decide",
-            "/v1/info"
+            "/v1/decisions/{decision_id}",
+            "/v1/feedback",
+            "/v1/info",
+            "/v1/replies"
         ]
     );
     let schemas = &doc["components"]["schemas"];
-    assert_eq!(keys(&schemas["Decision"]["properties"]), DECISION_KEYS);
+    // The store adds two fields (absent with the store off, as in this app).
+    let mut with_store: Vec<&str> = DECISION_KEYS.to_vec();
+    with_store.extend(["decision_id", "history"]);
+    with_store.sort();
+    assert_eq!(keys(&schemas["Decision"]["properties"]), with_store);
     assert_eq!(schemas["Comment"]["required"], json!(["text"]));
     let decide = &doc["paths"]["/v1/decide"]["post"];
     for status in ["200", "400", "401", "413", "422", "429", "503", "504"] {
