@@ -263,8 +263,9 @@ async fn info_reports_model_heads_labels_policy_and_limits() {
     let info = answer.json();
     assert_eq!(
         keys(&info),
-        ["heads", "labels", "limits", "model", "policy", "version"]
+        ["heads", "labels", "limits", "model", "policy", "store", "version"]
     );
+    assert!(info["store"].is_null(), "this app runs without a store");
     assert_eq!(info["policy"]["digest"], Policy::default_policy().digest());
     assert_eq!(info["policy"]["source"], "default");
     assert_eq!(

@@ -95,6 +95,9 @@ async fn the_store_routes_remember_answer_and_forget_on_postgres() {
 /// The whole life of one author's history, through the API; `database` is the store's URL,
 /// for the checks made with SQL.
 async fn remember_answer_and_forget(app: &Router, database: &str) {
+    let info = call(app, with_key(get("/v1/info"))).await.json();
+    let backend = database.split(':').next().unwrap();
+    assert_eq!(info["store"]["backend"], backend, "{}", info["store"]);
     let (complaint, hostile) = rsra_from_history(app).await;
     audit_log_and_feedback(app, &complaint, &hostile).await;
     let answer = call(app, with_key(get(&format!("/v1/authors/{AUTHOR}")))).await;
