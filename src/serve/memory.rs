@@ -1,7 +1,8 @@
 //! What the serve engine remembers through the store: the histories of a request's authors,
 //! read while the model runs, and each decision written to the audit log (with the author's
 //! history and the brand answers its thread shows) before the answer goes out, so that an
-//! acknowledged decision is a recorded one.
+//! acknowledged decision is a recorded one. One writer task records the decisions of all the
+//! requests waiting at a time in one transaction (group commit).
 //!
 //! The store never fails a request: an operation that errs or takes longer than
 //! `--store-timeout-ms` leaves the decision to the comment and its thread, marks it
@@ -11,11 +12,12 @@ use super::metrics::Metrics;
 use crate::comment::Comment;
 use crate::pipeline::{Decided, HistoryStatus, Pipeline, Prepared};
 use crate::playbook::History;
-use crate::store::{AuthorCounts, NewDecision, Origin, Store, StoreError};
+use crate::store::{AuthorCounts, NewDecision, Origin, Store};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub struct Memory {
@@ -24,18 +26,36 @@ pub struct Memory {
     metrics: Arc<Metrics>,
     /// The model and policy versions, the same for the life of the server.
     versions: OnceLock<(String, String)>,
+    /// To the group writer.
+    writes: mpsc::Sender<Pending>,
 }
+
+/// Decisions to record, and the request waiting for them.
+struct Pending {
+    batch: Vec<NewDecision>,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// Requests whose decisions may wait for the writer at once; past it, a request is answered
+/// without recording (`unavailable`) rather than queue behind a store that has stopped.
+const MAX_PENDING: usize = 1024;
+/// Decisions written in one transaction, at most.
+const MAX_GROUP: usize = 256;
 
 /// Authors' histories being read (`None`: the comments name no author).
 pub struct Recall(Option<JoinHandle<Option<HashMap<String, AuthorCounts>>>>);
 
 impl Memory {
+    /// Starts the group writer; call within the async runtime.
     pub fn new(store: Arc<Store>, timeout: Duration, metrics: Arc<Metrics>) -> Memory {
+        let (writes, pending) = mpsc::channel(MAX_PENDING);
+        tokio::spawn(write_groups(store.clone(), pending));
         Memory {
             store,
             timeout,
             metrics,
             versions: OnceLock::new(),
+            writes,
         }
     }
 
@@ -57,7 +77,7 @@ impl Memory {
         let store = self.store.clone();
         let read = async move {
             let ids: Vec<&str> = authors.iter().map(String::as_str).collect();
-            store.author_counts(&ids).await
+            store.author_counts(&ids).await.map_err(|e| causes(&e))
         };
         let bounded = self.bounded("recall", read);
         Recall(Some(tokio::spawn(bounded)))
@@ -89,14 +109,15 @@ impl Memory {
                 new
             })
             .collect();
-        let store = self.store.clone();
-        let recorded = self
-            .bounded(
-                "record",
-                async move { store.record_decisions(&batch).await },
-            )
-            .await
-            .is_some();
+        let (done, written) = oneshot::channel();
+        let queued = self.writes.try_send(Pending { batch, done });
+        let write = async move {
+            queued.map_err(|_| "the writer's queue is full".to_string())?;
+            written
+                .await
+                .map_err(|_| "the writer stopped".to_string())?
+        };
+        let recorded = self.bounded("record", write).await.is_some();
         if !(recorded && recalled) {
             for d in decisions.iter_mut() {
                 d.history = Some(HistoryStatus::Unavailable);
@@ -108,7 +129,7 @@ impl Memory {
     fn bounded<T>(
         &self,
         op: &'static str,
-        work: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+        work: impl Future<Output = Result<T, String>> + Send + 'static,
     ) -> impl Future<Output = Option<T>> + Send + 'static
     where
         T: Send + 'static,
@@ -120,7 +141,7 @@ impl Memory {
             let result = match outcome {
                 Ok(Ok(value)) => Some(value),
                 Ok(Err(e)) => {
-                    tracing::warn!(op, error = %causes(&e), "the store failed: deciding without it");
+                    tracing::warn!(op, error = e, "the store failed: deciding without it");
                     None
                 }
                 Err(_) => {
@@ -134,6 +155,34 @@ impl Memory {
             };
             metrics.record_store(op, started.elapsed(), result.is_some());
             result
+        }
+    }
+}
+
+/// Writes the decisions of whichever requests are waiting, in one transaction: under load,
+/// many requests share a commit (and its statements, see `store::batch`).
+async fn write_groups(store: Arc<Store>, mut pending: mpsc::Receiver<Pending>) {
+    while let Some(first) = pending.recv().await {
+        let mut size = first.batch.len();
+        let mut group = vec![first];
+        while size < MAX_GROUP {
+            match pending.try_recv() {
+                Ok(next) => {
+                    size += next.batch.len();
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let all: Vec<NewDecision> = group
+            .iter_mut()
+            .flat_map(|p| std::mem::take(&mut p.batch))
+            .collect();
+        let outcome = store.record_decisions(&all).await;
+        let outcome = outcome.map(|_| ()).map_err(|e| causes(&e));
+        for waiting in group {
+            // A request that timed out no longer listens.
+            let _ = waiting.done.send(outcome.clone());
         }
     }
 }

@@ -6,46 +6,16 @@ use super::records::{
 };
 use super::time::rfc3339;
 use super::{Store, StoreError};
-use crate::labels::{Action, Intent};
 use sqlx::any::Any;
 use sqlx::{Row, Transaction};
 use std::collections::{BTreeMap, HashMap};
 
-/// What one event changes in an author's history.
-pub(super) struct AuthorUpdate {
-    pub now: i64,
-    /// 1 for a decided comment, 0 for a brand reply.
-    pub comments: i64,
-    /// The brand's answers recorded with this event.
-    pub new_answers: u64,
-    /// The comment kept attacking (counted only after an answer).
-    pub hostile: bool,
-    /// The comment's action and intent.
-    pub labels: Option<(Action, Intent)>,
-}
-
-/// A comment after any brand answer (earlier or given with it) is a follow-up.
-const UPSERT_AUTHOR: &str = "INSERT INTO authors (author_id, first_seen, last_seen, comments, brand_answers, \
-     last_answered_at, follow_ups, hostile_follow_ups) \
-     VALUES ($1, $2, $2, $3, $4, $5, \
-        CASE WHEN $4 > 0 AND $3 > 0 THEN 1 ELSE 0 END, \
-        CASE WHEN $4 > 0 AND $3 > 0 AND $6 > 0 THEN 1 ELSE 0 END) \
-     ON CONFLICT (author_id) DO UPDATE SET \
-        last_seen = excluded.last_seen, \
-        comments = authors.comments + excluded.comments, \
-        brand_answers = authors.brand_answers + excluded.brand_answers, \
-        last_answered_at = COALESCE(excluded.last_answered_at, authors.last_answered_at), \
-        follow_ups = authors.follow_ups + CASE \
-            WHEN authors.brand_answers + excluded.brand_answers > 0 AND excluded.comments > 0 \
-            THEN 1 ELSE 0 END, \
-        hostile_follow_ups = authors.hostile_follow_ups + CASE \
-            WHEN authors.brand_answers + excluded.brand_answers > 0 AND excluded.comments > 0 AND $6 > 0 \
-            THEN 1 ELSE 0 END";
-
-/// The comment's action and intent, in one statement.
-const UPSERT_LABELS: &str = "INSERT INTO author_labels (author_id, kind, label, n) \
-     VALUES ($1, 'action', $2, 1), ($1, 'intent', $3, 1) \
-     ON CONFLICT (author_id, kind, label) DO UPDATE SET n = author_labels.n + 1";
+/// A brand answer to an author (who may be new to the store).
+const ADD_ANSWER: &str = "INSERT INTO authors (author_id, first_seen, last_seen, comments, \
+     brand_answers, last_answered_at, follow_ups, hostile_follow_ups) \
+     VALUES ($1, $2, $2, 0, 1, $2, 0, 0) \
+     ON CONFLICT (author_id) DO UPDATE SET brand_answers = authors.brand_answers + 1, \
+        last_answered_at = excluded.last_answered_at";
 
 const INSERT_REPLY: &str =
     "INSERT INTO replies (reply_id, author_id, comment_id, sent_at, origin, text, \
@@ -66,29 +36,16 @@ const SELECT_RECENT_DECISIONS: &str =
 const SELECT_RECENT_REPLIES: &str = "SELECT reply_id, sent_at, origin FROM replies \
      WHERE author_id = $1 ORDER BY sent_at DESC, reply_id LIMIT 20";
 
-pub(super) async fn upsert_author(
+pub(super) async fn add_answer(
     tx: &mut Transaction<'_, Any>,
     author_id: &str,
-    update: &AuthorUpdate,
+    at: i64,
 ) -> Result<(), StoreError> {
-    let answered_at = (update.new_answers > 0).then_some(update.now);
-    sqlx::query(UPSERT_AUTHOR)
+    sqlx::query(ADD_ANSWER)
         .bind(author_id)
-        .bind(update.now)
-        .bind(update.comments)
-        .bind(update.new_answers as i64)
-        .bind(answered_at)
-        .bind(i64::from(update.hostile))
+        .bind(at)
         .execute(&mut **tx)
         .await?;
-    if let Some((action, intent)) = update.labels {
-        sqlx::query(UPSERT_LABELS)
-            .bind(author_id)
-            .bind(action.as_str())
-            .bind(intent.as_str())
-            .execute(&mut **tx)
-            .await?;
-    }
     Ok(())
 }
 
@@ -148,14 +105,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let inserted = add_reply(&mut tx, reply, "api", expires).await?;
         if inserted {
-            let update = AuthorUpdate {
-                now: reply.sent_at,
-                comments: 0,
-                new_answers: 1,
-                hostile: false,
-                labels: None,
-            };
-            upsert_author(&mut tx, &reply.author_id, &update).await?;
+            add_answer(&mut tx, &reply.author_id, reply.sent_at).await?;
         }
         tx.commit().await?;
         Ok(inserted)

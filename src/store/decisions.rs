@@ -1,22 +1,17 @@
 //! The audit log: recording decisions (and, with each, the author's history and the brand's
 //! answers its thread shows) and reading one back.
 
-use super::authors::{add_reply, upsert_author, AuthorUpdate};
+use super::authors::add_reply;
+use super::batch::{add_labels, insert_decisions, update_authors, AuthorDelta, DecisionRow};
 use super::feedback::feedback_of;
 use super::ids::reply_id;
 use super::records::{NewDecision, NewReply, StoredDecision};
 use super::time::{now_ms, rfc3339};
 use super::{Store, StoreError};
 use crate::labels::{Action, Intent};
-use crate::playbook::RuleId;
+use crate::playbook::{Decision, RuleId};
 use sqlx::Row;
-
-const INSERT_DECISION: &str =
-    "INSERT INTO decisions (decision_id, decided_at, origin, comment_id, author_id, \
-     model, policy, lang, intent, sentiment, action, rule, confidence, needs_review, decision, \
-     text, text_expires_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-     ON CONFLICT (decision_id) DO NOTHING";
+use std::collections::BTreeMap;
 
 const SELECT_DECISION: &str =
     "SELECT decision_id, decided_at, origin, comment_id, author_id, model, policy, \
@@ -24,63 +19,61 @@ const SELECT_DECISION: &str =
 
 impl Store {
     /// Records the decisions in one transaction, each once: a decision id already in the log
-    /// is left as it is and changes no history. Returns, per decision, whether it was new.
+    /// (or earlier in the batch) is left as it is and changes no history. Returns, per
+    /// decision, whether it was new. The authors' histories change as if the decisions had
+    /// been recorded one by one, in order: each comment's thread answers count before it.
     pub async fn record_decisions(&self, batch: &[NewDecision]) -> Result<Vec<bool>, StoreError> {
         let now = now_ms();
         let expires = self.text_expiry(now);
+        let rows = batch
+            .iter()
+            .map(|new| decision_row(new, now, expires))
+            .collect::<Result<Vec<_>, _>>()?;
         let _gate = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
-        let mut recorded = Vec::with_capacity(batch.len());
-        for new in batch {
-            let d = &new.decision;
-            let json = serde_json::to_string(&StoredJson(d))
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let inserted = sqlx::query(INSERT_DECISION)
-                .bind(&new.decision_id)
-                .bind(now)
-                .bind(new.origin.as_str())
-                .bind(new.comment_id.as_deref())
-                .bind(new.author_id.as_deref())
-                .bind(&new.model)
-                .bind(&new.policy)
-                .bind(d.lang.as_str())
-                .bind(d.intent.label.as_str())
-                .bind(d.sentiment.label.as_str())
-                .bind(d.action.as_str())
-                .bind(d.rule.as_str())
-                .bind(d.confidence)
-                .bind(i64::from(d.needs_review))
-                .bind(json)
-                .bind(expires.map(|_| new.text.as_str()))
-                .bind(expires)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if let (true, Some(author)) = (inserted, &new.author_id) {
-                let mut answers = 0;
-                for (place, answer) in new.thread_answers.iter().enumerate() {
-                    // Not by the comment: the next comment's thread repeats the same answers.
-                    let reply = NewReply {
-                        reply_id: reply_id(author, None, answer, place),
-                        author_id: author.clone(),
-                        comment_id: new.comment_id.clone(),
-                        text: Some(answer.clone()),
-                        sent_at: now,
-                    };
-                    answers += u64::from(add_reply(&mut tx, &reply, "thread", expires).await?);
-                }
-                let update = AuthorUpdate {
-                    now,
-                    comments: 1,
-                    new_answers: answers,
-                    hostile: is_hostile(d.rule, d.action, d.intent.label),
-                    labels: Some((d.action, d.intent.label)),
+        let mut inserted = insert_decisions(&mut tx, &rows).await?;
+        // Only the first of two equal ids in a batch is new.
+        let recorded: Vec<bool> = batch
+            .iter()
+            .map(|new| inserted.remove(&new.decision_id))
+            .collect();
+        let mut authors: Vec<AuthorFold> = Vec::new();
+        for (new, _) in batch.iter().zip(&recorded).filter(|(_, &r)| r) {
+            let Some(author) = new.author_id.as_deref() else {
+                continue;
+            };
+            let mut answers = 0;
+            for (place, answer) in new.thread_answers.iter().enumerate() {
+                // Not by the comment: the next comment's thread repeats the same answers.
+                let reply = NewReply {
+                    reply_id: reply_id(author, None, answer, place),
+                    author_id: author.to_string(),
+                    comment_id: new.comment_id.clone(),
+                    text: Some(answer.clone()),
+                    sent_at: now,
                 };
-                upsert_author(&mut tx, author, &update).await?;
+                answers += i64::from(add_reply(&mut tx, &reply, "thread", expires).await?);
             }
-            recorded.push(inserted);
+            let fold = match authors.iter_mut().find(|f| f.author == author) {
+                Some(fold) => fold,
+                None => {
+                    authors.push(AuthorFold::new(author));
+                    authors.last_mut().expect("just pushed")
+                }
+            };
+            fold.add(&new.decision, answers);
         }
+        let deltas: Vec<AuthorDelta> = authors.iter().map(AuthorFold::delta).collect();
+        update_authors(&mut tx, &deltas, now).await?;
+        let labels: Vec<(&str, &str, &str, i64)> = authors
+            .iter()
+            .flat_map(|f| {
+                f.labels
+                    .iter()
+                    .map(|((kind, label), n)| (f.author, *kind, *label, *n))
+            })
+            .collect();
+        add_labels(&mut tx, &labels).await?;
         tx.commit().await?;
         Ok(recorded)
     }
@@ -114,6 +107,90 @@ impl Store {
     }
 }
 
+/// One author's new comments in a batch, in order.
+struct AuthorFold<'a> {
+    author: &'a str,
+    comments: i64,
+    answers: i64,
+    hostile: i64,
+    /// Comments (and hostile ones) at or after the batch's first brand answer.
+    after_answer: i64,
+    hostile_after_answer: i64,
+    labels: BTreeMap<(&'static str, &'static str), i64>,
+}
+
+impl<'a> AuthorFold<'a> {
+    fn new(author: &'a str) -> Self {
+        AuthorFold {
+            author,
+            comments: 0,
+            answers: 0,
+            hostile: 0,
+            after_answer: 0,
+            hostile_after_answer: 0,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    /// A comment, after the brand answers its thread showed for the first time.
+    fn add(&mut self, d: &Decision, answers: i64) {
+        let hostile = i64::from(is_hostile(d.rule, d.action, d.intent.label));
+        self.comments += 1;
+        self.hostile += hostile;
+        self.answers += answers;
+        if self.answers > 0 {
+            self.after_answer += 1;
+            self.hostile_after_answer += hostile;
+        }
+        for key in [
+            ("action", d.action.as_str()),
+            ("intent", d.intent.label.as_str()),
+        ] {
+            *self.labels.entry(key).or_default() += 1;
+        }
+    }
+
+    fn delta(&self) -> AuthorDelta<'a> {
+        AuthorDelta {
+            author_id: self.author,
+            comments: self.comments,
+            brand_answers: self.answers,
+            follow_ups_if_answered: self.comments,
+            hostile_if_answered: self.hostile,
+            follow_ups_otherwise: self.after_answer,
+            hostile_otherwise: self.hostile_after_answer,
+        }
+    }
+}
+
+fn decision_row(
+    new: &NewDecision,
+    now: i64,
+    expires: Option<i64>,
+) -> Result<DecisionRow<'_>, StoreError> {
+    let d = &new.decision;
+    Ok(DecisionRow {
+        decision_id: &new.decision_id,
+        decided_at: now,
+        origin: new.origin.as_str(),
+        comment_id: new.comment_id.as_deref(),
+        author_id: new.author_id.as_deref(),
+        model: &new.model,
+        policy: &new.policy,
+        lang: d.lang.as_str(),
+        intent: d.intent.label.as_str(),
+        sentiment: d.sentiment.label.as_str(),
+        action: d.action.as_str(),
+        rule: d.rule.as_str(),
+        confidence: d.confidence,
+        needs_review: i64::from(d.needs_review),
+        decision: serde_json::to_string(&StoredJson(d))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        text: expires.map(|_| new.text.as_str()),
+        text_expires_at: expires,
+    })
+}
+
 /// The author kept attacking: the playbook said wait (RSRA), or read abuse or trolling.
 fn is_hostile(rule: RuleId, action: Action, intent: Intent) -> bool {
     rule == RuleId::RsraWait
@@ -123,7 +200,7 @@ fn is_hostile(rule: RuleId, action: Action, intent: Intent) -> bool {
 
 /// The decision as stored: without the comment's id, which lives in its own column (and is
 /// blanked when the author is forgotten).
-struct StoredJson<'a>(&'a crate::playbook::Decision);
+struct StoredJson<'a>(&'a Decision);
 
 impl serde::Serialize for StoredJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -1,6 +1,6 @@
 //! Moderators' verdicts on decisions, and the overrides as labelled records for training.
 
-use super::authors::{add_reply, parse, upsert_author, AuthorUpdate};
+use super::authors::{add_answer, add_reply, parse};
 use super::ids::feedback_id;
 use super::records::{
     FeedbackOutcome, NewFeedback, NewReply, OverrideRecord, StoredFeedback, Verdict,
@@ -79,14 +79,7 @@ impl Store {
                 sent_at: now,
             };
             if add_reply(&mut tx, &reply, "feedback", self.text_expiry(now)).await? {
-                let update = AuthorUpdate {
-                    now,
-                    comments: 0,
-                    new_answers: 1,
-                    hostile: false,
-                    labels: None,
-                };
-                upsert_author(&mut tx, author, &update).await?;
+                add_answer(&mut tx, author, now).await?;
             }
         }
         tx.commit().await?;

@@ -10,6 +10,7 @@
 //! when the store is down (decide anyway) is the caller's: see `serve::memory`.
 
 mod authors;
+mod batch;
 mod decisions;
 mod feedback;
 mod ids;

@@ -340,3 +340,41 @@ fn locations_parse_and_hide_passwords() {
     let err = Location::parse("mysql://x").unwrap_err();
     assert!(err.contains("sqlite:PATH") && err.contains("off"), "{err}");
 }
+
+#[test]
+fn a_batch_counts_as_its_decisions_one_by_one() {
+    on_both(Retention::default(), |store| async move {
+        let first = new_decision("c-1", Some("u-1"), Intent::Complaint);
+        let mut answered = new_decision("c-2", Some("u-1"), Intent::Troll);
+        answered.thread_answers = vec!["Please DM us".into()];
+        let after = new_decision("c-3", Some("u-1"), Intent::Abuse);
+        let other = new_decision("c-4", Some("u-2"), Intent::Praise);
+        let batch = [first.clone(), answered, first.clone(), after, other];
+        let recorded = store.record_decisions(&batch).await.unwrap();
+        assert_eq!(
+            recorded,
+            [true, true, false, true, true],
+            "a repeated id is new once"
+        );
+        let counts = store.author_counts(&["u-1", "u-2"]).await.unwrap();
+        // The first comment came before any answer; the second came with one.
+        assert_eq!(
+            counts["u-1"],
+            AuthorCounts {
+                comments: 3,
+                brand_answers: 1,
+                follow_ups: 2,
+                hostile_follow_ups: 2
+            }
+        );
+        assert_eq!(counts["u-2"].comments, 1);
+        let summary = store.author("u-1").await.unwrap().unwrap();
+        let intents: u64 = summary.intents.iter().map(|l| l.count).sum();
+        assert_eq!((intents, summary.actions.len() > 0), (3, true));
+        // Once answered, a later batch's comments are all follow-ups.
+        let later = new_decision("c-5", Some("u-1"), Intent::Question);
+        store.record_decisions(&[later]).await.unwrap();
+        let counts = store.author_counts(&["u-1"]).await.unwrap()["u-1"];
+        assert_eq!((counts.follow_ups, counts.hostile_follow_ups), (3, 2));
+    });
+}

@@ -1,0 +1,208 @@
+//! Many decisions in a few statements: the audit-log rows, the authors' counts and their
+//! label counts are each written with multi-row statements, so a group of decisions costs about
+//! as much as one (what keeps the store's share of a busy server small).
+//!
+//! Only the shape of a statement is generated here (`($1, $2), ($3, $4)` for two rows of two):
+//! every value is a bound parameter. Rows go in chunks of fixed sizes, so each statement has a
+//! handful of shapes, each prepared once per connection.
+
+use super::StoreError;
+use sqlx::any::Any;
+use sqlx::{Row, Transaction};
+use std::collections::HashSet;
+
+/// Chunk sizes, largest first; 1 ends any remainder.
+const CHUNKS: [usize; 3] = [32, 8, 1];
+
+/// One row of the audit log, its parameters in column order.
+pub(super) struct DecisionRow<'a> {
+    pub decision_id: &'a str,
+    pub decided_at: i64,
+    pub origin: &'a str,
+    pub comment_id: Option<&'a str>,
+    pub author_id: Option<&'a str>,
+    pub model: &'a str,
+    pub policy: &'a str,
+    pub lang: &'a str,
+    pub intent: &'a str,
+    pub sentiment: &'a str,
+    pub action: &'a str,
+    pub rule: &'a str,
+    pub confidence: f64,
+    pub needs_review: i64,
+    pub decision: String,
+    pub text: Option<&'a str>,
+    pub text_expires_at: Option<i64>,
+}
+
+const DECISION_COLUMNS: &str = "decision_id, decided_at, origin, comment_id, author_id, model, \
+     policy, lang, intent, sentiment, action, rule, confidence, needs_review, decision, text, \
+     text_expires_at";
+
+/// What a group of comments changes in one author's counts. The follow-ups depend on whether
+/// the brand had answered before the group, which only the database knows: both cases are
+/// given and the statement picks one.
+pub(super) struct AuthorDelta<'a> {
+    pub author_id: &'a str,
+    pub comments: i64,
+    pub brand_answers: i64,
+    pub follow_ups_if_answered: i64,
+    pub hostile_if_answered: i64,
+    pub follow_ups_otherwise: i64,
+    pub hostile_otherwise: i64,
+}
+
+/// Inserts the rows that are not in the log yet; returns the ids inserted.
+pub(super) async fn insert_decisions(
+    tx: &mut Transaction<'_, Any>,
+    rows: &[DecisionRow<'_>],
+) -> Result<HashSet<String>, StoreError> {
+    let mut inserted = HashSet::new();
+    for chunk in chunked(rows) {
+        let sql = format!(
+            "INSERT INTO decisions ({DECISION_COLUMNS}) VALUES {} \
+             ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id",
+            placeholders(chunk.len(), 17)
+        );
+        let mut query = sqlx::query(&sql);
+        for r in chunk {
+            query = query
+                .bind(r.decision_id)
+                .bind(r.decided_at)
+                .bind(r.origin)
+                .bind(r.comment_id)
+                .bind(r.author_id)
+                .bind(r.model)
+                .bind(r.policy)
+                .bind(r.lang)
+                .bind(r.intent)
+                .bind(r.sentiment)
+                .bind(r.action)
+                .bind(r.rule)
+                .bind(r.confidence)
+                .bind(r.needs_review)
+                .bind(r.decision.as_str())
+                .bind(r.text)
+                .bind(r.text_expires_at);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            inserted.insert(row.try_get("decision_id")?);
+        }
+    }
+    Ok(inserted)
+}
+
+/// Adds each author's delta (each author once), creating the authors not seen before.
+pub(super) async fn update_authors(
+    tx: &mut Transaction<'_, Any>,
+    deltas: &[AuthorDelta<'_>],
+    now: i64,
+) -> Result<(), StoreError> {
+    for chunk in chunked(deltas) {
+        let sql = format!(
+            "INSERT INTO authors (author_id, first_seen, last_seen, comments, brand_answers, \
+             follow_ups, hostile_follow_ups) VALUES {} ON CONFLICT (author_id) DO NOTHING",
+            shaped(
+                chunk.len(),
+                |p| format!("(${p}, ${}, ${}, 0, 0, 0, 0)", p + 1, p + 1),
+                2
+            )
+        );
+        let mut query = sqlx::query(&sql);
+        for d in chunk {
+            query = query.bind(d.author_id).bind(now);
+        }
+        query.execute(&mut **tx).await?;
+        // SET reads the row as it was: `authors.brand_answers` is the count before the group.
+        let sql = format!(
+            "UPDATE authors SET last_seen = v.column2, \
+                comments = authors.comments + v.column3, \
+                brand_answers = authors.brand_answers + v.column4, \
+                last_answered_at = CASE WHEN v.column4 > 0 THEN v.column2 ELSE authors.last_answered_at END, \
+                follow_ups = authors.follow_ups + CASE WHEN authors.brand_answers > 0 THEN v.column5 ELSE v.column7 END, \
+                hostile_follow_ups = authors.hostile_follow_ups + CASE WHEN authors.brand_answers > 0 THEN v.column6 ELSE v.column8 END \
+             FROM (VALUES {}) AS v WHERE authors.author_id = v.column1",
+            placeholders(chunk.len(), 8)
+        );
+        let mut query = sqlx::query(&sql);
+        for d in chunk {
+            query = query
+                .bind(d.author_id)
+                .bind(now)
+                .bind(d.comments)
+                .bind(d.brand_answers)
+                .bind(d.follow_ups_if_answered)
+                .bind(d.hostile_if_answered)
+                .bind(d.follow_ups_otherwise)
+                .bind(d.hostile_otherwise);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Adds to the authors' label counts: (author, `action` or `intent`, label, how many), each
+/// key once.
+pub(super) async fn add_labels(
+    tx: &mut Transaction<'_, Any>,
+    counts: &[(&str, &str, &str, i64)],
+) -> Result<(), StoreError> {
+    for chunk in chunked(counts) {
+        let sql = format!(
+            "INSERT INTO author_labels (author_id, kind, label, n) VALUES {} \
+             ON CONFLICT (author_id, kind, label) DO UPDATE SET n = author_labels.n + excluded.n",
+            placeholders(chunk.len(), 4)
+        );
+        let mut query = sqlx::query(&sql);
+        for &(author, kind, label, n) in chunk {
+            query = query.bind(author).bind(kind).bind(label).bind(n);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The rows in chunks of the sizes in [`CHUNKS`].
+fn chunked<T>(mut rows: &[T]) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    while !rows.is_empty() {
+        let size = CHUNKS.into_iter().find(|&c| c <= rows.len()).unwrap_or(1);
+        let (chunk, rest) = rows.split_at(size);
+        chunks.push(chunk);
+        rows = rest;
+    }
+    chunks
+}
+
+/// `($1, …, $cols), ($cols+1, …)` for `rows` rows.
+fn placeholders(rows: usize, cols: usize) -> String {
+    shaped(
+        rows,
+        |first| {
+            let params: Vec<String> = (first..first + cols).map(|p| format!("${p}")).collect();
+            format!("({})", params.join(", "))
+        },
+        cols,
+    )
+}
+
+/// `rows` tuples, each made by `tuple` from its first parameter's number.
+fn shaped(rows: usize, tuple: impl Fn(usize) -> String, params_per_row: usize) -> String {
+    (0..rows)
+        .map(|r| tuple(1 + r * params_per_row))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_take_a_few_shapes() {
+        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        let sizes: Vec<usize> = chunked(&[0; 43]).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [32, 8, 1, 1, 1]);
+        assert!(chunked::<u8>(&[]).is_empty());
+    }
+}
