@@ -197,9 +197,9 @@ impl Engine {
     ) -> Result<(Vec<Decided>, Timing), EngineError> {
         let recall = self.memory.as_ref().map(|m| m.recall(&comments));
         let (pipeline, inferred, timing) = self.run_model(comments).await?;
-        let histories = match recall {
-            Some(recall) => Some(recall.histories().await),
-            None => None,
+        let histories = match (&self.memory, recall) {
+            (Some(memory), Some(recall)) => Some(memory.histories(recall).await),
+            _ => None,
         };
         let recalled = !matches!(histories, Some(None));
         let text_bytes: usize = inferred.iter().map(|i| i.prepared.comment.text.len()).sum();

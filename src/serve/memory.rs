@@ -8,7 +8,7 @@
 //! `--store-timeout-ms` leaves the decision to the comment and its thread, marks it
 //! `"history": "unavailable"` and counts it in `tact_store_unavailable_total`.
 
-use super::metrics::Metrics;
+use super::metrics::{Metrics, StoreLabels};
 use crate::comment::Comment;
 use crate::pipeline::{Decided, HistoryStatus, Pipeline, Prepared};
 use crate::playbook::History;
@@ -18,7 +18,6 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 pub struct Memory {
     store: Arc<Store>,
@@ -28,6 +27,16 @@ pub struct Memory {
     versions: OnceLock<(String, String)>,
     /// To the group writer.
     writes: mpsc::Sender<Pending>,
+    /// To the group reader.
+    reads: mpsc::Sender<Lookup>,
+}
+
+type Counts = HashMap<String, AuthorCounts>;
+
+/// Authors whose histories a request needs, and the request waiting for them.
+struct Lookup {
+    authors: Vec<String>,
+    done: oneshot::Sender<Result<Counts, String>>,
 }
 
 /// Decisions to record, and the request waiting for them.
@@ -43,19 +52,28 @@ const MAX_PENDING: usize = 1024;
 const MAX_GROUP: usize = 256;
 
 /// Authors' histories being read (`None`: the comments name no author).
-pub struct Recall(Option<JoinHandle<Option<HashMap<String, AuthorCounts>>>>);
+pub struct Recall(Option<Reading>);
+
+struct Reading {
+    queued: Result<(), String>,
+    answer: oneshot::Receiver<Result<Counts, String>>,
+    started: Instant,
+}
 
 impl Memory {
     /// Starts the group writer; call within the async runtime.
     pub fn new(store: Arc<Store>, timeout: Duration, metrics: Arc<Metrics>) -> Memory {
         let (writes, pending) = mpsc::channel(MAX_PENDING);
-        tokio::spawn(write_groups(store.clone(), pending));
+        tokio::spawn(write_groups(store.clone(), pending, metrics.clone()));
+        let (reads, lookups) = mpsc::channel(MAX_PENDING);
+        tokio::spawn(read_groups(store.clone(), lookups, metrics.clone()));
         Memory {
             store,
             timeout,
             metrics,
             versions: OnceLock::new(),
             writes,
+            reads,
         }
     }
 
@@ -74,13 +92,30 @@ impl Memory {
         if authors.is_empty() {
             return Recall(None);
         }
-        let store = self.store.clone();
-        let read = async move {
-            let ids: Vec<&str> = authors.iter().map(String::as_str).collect();
-            store.author_counts(&ids).await.map_err(|e| causes(&e))
+        let (done, answer) = oneshot::channel();
+        let queued = self.reads.try_send(Lookup { authors, done });
+        Recall(Some(Reading {
+            queued: queued.map_err(|_| "the reader's queue is full".to_string()),
+            answer,
+            started: Instant::now(),
+        }))
+    }
+
+    /// The histories read, `None` if the store did not answer within the timeout (counted
+    /// from when the reading began, while the model ran).
+    pub async fn histories(&self, recall: Recall) -> Option<Counts> {
+        let Some(reading) = recall.0 else {
+            return Some(HashMap::new());
         };
-        let bounded = self.bounded("recall", read);
-        Recall(Some(tokio::spawn(bounded)))
+        let started = reading.started;
+        let read = async move {
+            reading.queued?;
+            reading
+                .answer
+                .await
+                .map_err(|_| "the reader stopped".to_string())?
+        };
+        self.bounded("recall", started, read).await
     }
 
     /// Records the decisions; marks them `unavailable` if this or the recall failed.
@@ -117,7 +152,10 @@ impl Memory {
                 .await
                 .map_err(|_| "the writer stopped".to_string())?
         };
-        let recorded = self.bounded("record", write).await.is_some();
+        let recorded = self
+            .bounded("record", Instant::now(), write)
+            .await
+            .is_some();
         if !(recorded && recalled) {
             for d in decisions.iter_mut() {
                 d.history = Some(HistoryStatus::Unavailable);
@@ -125,44 +163,96 @@ impl Memory {
         }
     }
 
-    /// Runs a store operation within the timeout; `None` (logged, counted) if it failed.
-    fn bounded<T>(
+    /// Waits for a store operation begun at `started`, until the timeout past it; `None`
+    /// (logged, counted) if it failed.
+    async fn bounded<T>(
         &self,
         op: &'static str,
-        work: impl Future<Output = Result<T, String>> + Send + 'static,
-    ) -> impl Future<Output = Option<T>> + Send + 'static
-    where
-        T: Send + 'static,
-    {
-        let (timeout, metrics) = (self.timeout, self.metrics.clone());
-        async move {
-            let started = Instant::now();
-            let outcome = tokio::time::timeout(timeout, work).await;
-            let result = match outcome {
-                Ok(Ok(value)) => Some(value),
-                Ok(Err(e)) => {
-                    tracing::warn!(op, error = e, "the store failed: deciding without it");
-                    None
-                }
-                Err(_) => {
-                    tracing::warn!(
-                        op,
-                        ms = timeout.as_millis() as u64,
-                        "the store did not answer in time: deciding without it"
-                    );
-                    None
-                }
+        started: Instant,
+        work: impl Future<Output = Result<T, String>>,
+    ) -> Option<T> {
+        let timeout = self.timeout;
+        let deadline = tokio::time::Instant::from_std(started + timeout);
+        let outcome = tokio::time::timeout_at(deadline, work).await;
+        let result = match outcome {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(e)) => {
+                tracing::warn!(op, error = e, "the store failed: deciding without it");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(
+                    op,
+                    ms = timeout.as_millis() as u64,
+                    "the store did not answer in time: deciding without it"
+                );
+                None
+            }
+        };
+        self.metrics
+            .record_store(op, started.elapsed(), result.is_some());
+        result
+    }
+}
+
+/// Lets the requests that are ready to run (those a forward pass has just answered, which
+/// finish together) reach the queue before a group is taken: without a timer, so a lone
+/// request waits for nothing.
+async fn let_others_join() {
+    for _ in 0..4 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Reads the histories that whichever requests are waiting need, in one query.
+async fn read_groups(
+    store: Arc<Store>,
+    mut lookups: mpsc::Receiver<Lookup>,
+    metrics: Arc<Metrics>,
+) {
+    while let Some(first) = lookups.recv().await {
+        let_others_join().await;
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match lookups.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let ids: Vec<&str> = group
+            .iter()
+            .flat_map(|l| l.authors.iter().map(String::as_str))
+            .collect();
+        let labels = StoreLabels { op: "recall" };
+        metrics
+            .store_group
+            .get_or_create(&labels)
+            .observe(group.len() as f64);
+        let outcome = store.author_counts(&ids).await.map_err(|e| causes(&e));
+        for waiting in group {
+            let answer = match &outcome {
+                Ok(all) => Ok(waiting
+                    .authors
+                    .iter()
+                    .filter_map(|a| all.get(a).map(|c| (a.clone(), *c)))
+                    .collect()),
+                Err(e) => Err(e.clone()),
             };
-            metrics.record_store(op, started.elapsed(), result.is_some());
-            result
+            // A request that timed out no longer listens.
+            let _ = waiting.done.send(answer);
         }
     }
 }
 
 /// Writes the decisions of whichever requests are waiting, in one transaction: under load,
 /// many requests share a commit (and its statements, see `store::batch`).
-async fn write_groups(store: Arc<Store>, mut pending: mpsc::Receiver<Pending>) {
+async fn write_groups(
+    store: Arc<Store>,
+    mut pending: mpsc::Receiver<Pending>,
+    metrics: Arc<Metrics>,
+) {
     while let Some(first) = pending.recv().await {
+        let_others_join().await;
         let mut size = first.batch.len();
         let mut group = vec![first];
         while size < MAX_GROUP {
@@ -178,6 +268,11 @@ async fn write_groups(store: Arc<Store>, mut pending: mpsc::Receiver<Pending>) {
             .iter_mut()
             .flat_map(|p| std::mem::take(&mut p.batch))
             .collect();
+        let labels = StoreLabels { op: "record" };
+        metrics
+            .store_group
+            .get_or_create(&labels)
+            .observe(group.len() as f64);
         let outcome = store.record_decisions(&all).await;
         let outcome = outcome.map(|_| ()).map_err(|e| causes(&e));
         for waiting in group {
@@ -187,21 +282,8 @@ async fn write_groups(store: Arc<Store>, mut pending: mpsc::Receiver<Pending>) {
     }
 }
 
-impl Recall {
-    /// The histories read, `None` if the store did not answer.
-    pub async fn histories(self) -> Option<HashMap<String, AuthorCounts>> {
-        match self.0 {
-            Some(reading) => reading.await.ok().flatten(),
-            None => Some(HashMap::new()),
-        }
-    }
-}
-
 /// The author's history as the store knows it.
-pub fn stored_history(
-    histories: Option<&HashMap<String, AuthorCounts>>,
-    comment: &Comment,
-) -> Option<History> {
+pub fn stored_history(histories: Option<&Counts>, comment: &Comment) -> Option<History> {
     let counts = histories?.get(comment.author_id.as_deref()?)?;
     Some(History::from_store(counts.brand_answers, counts.follow_ups))
 }

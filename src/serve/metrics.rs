@@ -47,6 +47,7 @@ pub struct Metrics {
     pub inference_time: Histogram,
     pub store_time: Family<StoreLabels, Histogram>,
     pub store_unavailable: Family<StoreLabels, Counter>,
+    pub store_group: Family<StoreLabels, Histogram>,
 }
 
 /// 0.25 ms to ~16 s, doubling.
@@ -143,6 +144,14 @@ impl Metrics {
             "Decide requests answered without the store (history \"unavailable\"): it failed or did not answer in time, by operation",
             store_unavailable.clone(),
         );
+        let store_group = Family::<StoreLabels, Histogram>::new_with_constructor(
+            (|| Histogram::new(exponential_buckets(1.0, 2.0, 9))) as fn() -> _,
+        );
+        registry.register(
+            "store_group_size",
+            "Requests served by one store query (recall) or one transaction (record)",
+            store_group.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -159,6 +168,7 @@ impl Metrics {
             inference_time,
             store_time,
             store_unavailable,
+            store_group,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Authors' histories: the counts the playbook reads (RSRA), the summary the API shows, the
 //! brand's replies that make "answered" known across requests, and forgetting an author.
 
+use super::batch::in_lists;
 use super::records::{
     ranked, AuthorCounts, AuthorSummary, Forgotten, NewReply, RecentDecision, RecentReply,
 };
@@ -21,8 +22,9 @@ const INSERT_REPLY: &str =
     "INSERT INTO replies (reply_id, author_id, comment_id, sent_at, origin, text, \
      text_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (reply_id) DO NOTHING";
 
-const SELECT_COUNTS: &str = "SELECT comments, brand_answers, follow_ups, hostile_follow_ups \
-     FROM authors WHERE author_id = $1";
+/// Followed by an `IN` list (see `batch::in_lists`).
+const SELECT_COUNTS: &str = "SELECT author_id, comments, brand_answers, follow_ups, \
+     hostile_follow_ups FROM authors WHERE author_id IN ";
 
 const SELECT_AUTHOR: &str = "SELECT first_seen, last_seen, comments, brand_answers, follow_ups, \
      hostile_follow_ups, last_answered_at FROM authors WHERE author_id = $1";
@@ -77,21 +79,18 @@ impl Store {
         &self,
         author_ids: &[&str],
     ) -> Result<HashMap<String, AuthorCounts>, StoreError> {
+        let mut ids = author_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
         let mut counts = HashMap::new();
-        if author_ids.is_empty() {
-            return Ok(counts);
-        }
-        let mut conn = self.pool.acquire().await?;
-        for &author in author_ids {
-            if counts.contains_key(author) {
-                continue;
+        for (list, ids) in in_lists(&ids) {
+            let sql = format!("{SELECT_COUNTS}{list}");
+            let mut query = sqlx::query(&sql);
+            for id in ids {
+                query = query.bind(id);
             }
-            let row = sqlx::query(SELECT_COUNTS)
-                .bind(author)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = row {
-                counts.insert(author.to_string(), counts_of(&row)?);
+            for row in query.fetch_all(&self.pool).await? {
+                counts.insert(row.try_get("author_id")?, counts_of(&row)?);
             }
         }
         Ok(counts)

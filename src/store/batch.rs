@@ -12,7 +12,7 @@ use sqlx::{Row, Transaction};
 use std::collections::HashSet;
 
 /// Chunk sizes, largest first; 1 ends any remainder.
-const CHUNKS: [usize; 3] = [32, 8, 1];
+const CHUNKS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
 
 /// One row of the audit log, its parameters in column order.
 pub(super) struct DecisionRow<'a> {
@@ -162,6 +162,19 @@ pub(super) async fn add_labels(
     Ok(())
 }
 
+/// `IN ($1, …)` lists of the sizes in [`CHUNKS`]: the ids in chunks of at most 64, the last
+/// one padded to a size by repeating its last id (a repeated id matches nothing more).
+pub(super) fn in_lists<'a>(ids: &[&'a str]) -> Vec<(String, Vec<&'a str>)> {
+    ids.chunks(CHUNKS[0])
+        .map(|chunk| {
+            let size = chunk.len().next_power_of_two();
+            let mut padded = chunk.to_vec();
+            padded.resize(size, chunk[chunk.len() - 1]);
+            (placeholders(1, size), padded)
+        })
+        .collect()
+}
+
 /// The rows in chunks of the sizes in [`CHUNKS`].
 fn chunked<T>(mut rows: &[T]) -> Vec<&[T]> {
     let mut chunks = Vec::new();
@@ -201,8 +214,13 @@ mod tests {
     #[test]
     fn statements_take_a_few_shapes() {
         assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        let sizes: Vec<usize> = chunked(&[0; 43]).iter().map(|c| c.len()).collect();
-        assert_eq!(sizes, [32, 8, 1, 1, 1]);
+        let sizes: Vec<usize> = chunked(&[0; 107]).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [64, 32, 8, 2, 1]);
+        let lists = in_lists(&["a", "b", "c"]);
+        assert_eq!(
+            lists,
+            [("($1, $2, $3, $4)".to_string(), vec!["a", "b", "c", "c"])]
+        );
         assert!(chunked::<u8>(&[]).is_empty());
     }
 }
