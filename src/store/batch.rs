@@ -3,16 +3,17 @@
 //! as much as one (what keeps the store's share of a busy server small).
 //!
 //! Only the shape of a statement is generated here (`($1, $2), ($3, $4)` for two rows of two):
-//! every value is a bound parameter. Rows go in chunks of fixed sizes, so each statement has a
-//! handful of shapes, each prepared once per connection.
+//! every value is a bound parameter. A statement takes up to 64 rows, padded to a power of two
+//! with rows that change nothing, so each statement has seven shapes, each prepared once per
+//! connection, and a group of decisions is one statement per table.
 
 use super::StoreError;
 use sqlx::any::Any;
 use sqlx::{Row, Transaction};
 use std::collections::HashSet;
 
-/// Chunk sizes, largest first; 1 ends any remainder.
-const CHUNKS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+/// Rows per statement, at most.
+const MAX_ROWS: usize = 64;
 
 /// One row of the audit log, its parameters in column order.
 pub(super) struct DecisionRow<'a> {
@@ -58,14 +59,15 @@ pub(super) async fn insert_decisions(
     rows: &[DecisionRow<'_>],
 ) -> Result<HashSet<String>, StoreError> {
     let mut inserted = HashSet::new();
-    for chunk in chunked(rows) {
+    for (chunk, size) in chunks(rows) {
+        // Padded with the last row again, which conflicts with itself and is not inserted.
         let sql = format!(
             "INSERT INTO decisions ({DECISION_COLUMNS}) VALUES {} \
              ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id",
-            placeholders(chunk.len(), 17)
+            placeholders(size, 17)
         );
         let mut query = sqlx::query(&sql);
-        for r in chunk {
+        for r in padded_with_last(chunk, size) {
             query = query
                 .bind(r.decision_id)
                 .bind(r.decided_at)
@@ -98,18 +100,19 @@ pub(super) async fn update_authors(
     deltas: &[AuthorDelta<'_>],
     now: i64,
 ) -> Result<(), StoreError> {
-    for chunk in chunked(deltas) {
+    for (chunk, size) in chunks(deltas) {
+        // Padded with the last author again, whom the first row has made or found.
         let sql = format!(
             "INSERT INTO authors (author_id, first_seen, last_seen, comments, brand_answers, \
              follow_ups, hostile_follow_ups) VALUES {} ON CONFLICT (author_id) DO NOTHING",
             shaped(
-                chunk.len(),
+                size,
                 |p| format!("(${p}, ${}, ${}, 0, 0, 0, 0)", p + 1, p + 1),
                 2
             )
         );
         let mut query = sqlx::query(&sql);
-        for d in chunk {
+        for d in padded_with_last(chunk, size) {
             query = query.bind(d.author_id).bind(now);
         }
         query.execute(&mut **tx).await?;
@@ -122,12 +125,12 @@ pub(super) async fn update_authors(
                 follow_ups = authors.follow_ups + CASE WHEN authors.brand_answers > 0 THEN v.column5 ELSE v.column7 END, \
                 hostile_follow_ups = authors.hostile_follow_ups + CASE WHEN authors.brand_answers > 0 THEN v.column6 ELSE v.column8 END \
              FROM (VALUES {}) AS v WHERE authors.author_id = v.column1",
-            placeholders(chunk.len(), 8)
+            placeholders(size, 8)
         );
         let mut query = sqlx::query(&sql);
         for d in chunk {
             query = query
-                .bind(d.author_id)
+                .bind(Some(d.author_id))
                 .bind(now)
                 .bind(d.comments)
                 .bind(d.brand_answers)
@@ -135,6 +138,13 @@ pub(super) async fn update_authors(
                 .bind(d.hostile_if_answered)
                 .bind(d.follow_ups_otherwise)
                 .bind(d.hostile_otherwise);
+        }
+        // Padded with rows of no author, which match none.
+        for _ in chunk.len()..size {
+            query = query.bind(None::<&str>);
+            for _ in 0..7 {
+                query = query.bind(0i64);
+            }
         }
         query.execute(&mut **tx).await?;
     }
@@ -147,25 +157,32 @@ pub(super) async fn add_labels(
     tx: &mut Transaction<'_, Any>,
     counts: &[(&str, &str, &str, i64)],
 ) -> Result<(), StoreError> {
-    for chunk in chunked(counts) {
+    for (chunk, size) in chunks(counts) {
+        // Padded with rows of no author, which the WHERE drops (SQLite also needs a WHERE to
+        // read `ON CONFLICT` after a SELECT).
         let sql = format!(
-            "INSERT INTO author_labels (author_id, kind, label, n) VALUES {} \
+            "INSERT INTO author_labels (author_id, kind, label, n) \
+             SELECT v.column1, v.column2, v.column3, v.column4 FROM (VALUES {}) AS v \
+             WHERE v.column1 IS NOT NULL \
              ON CONFLICT (author_id, kind, label) DO UPDATE SET n = author_labels.n + excluded.n",
-            placeholders(chunk.len(), 4)
+            placeholders(size, 4)
         );
         let mut query = sqlx::query(&sql);
         for &(author, kind, label, n) in chunk {
-            query = query.bind(author).bind(kind).bind(label).bind(n);
+            query = query.bind(Some(author)).bind(kind).bind(label).bind(n);
+        }
+        for _ in chunk.len()..size {
+            query = query.bind(None::<&str>).bind("").bind("").bind(0i64);
         }
         query.execute(&mut **tx).await?;
     }
     Ok(())
 }
 
-/// `IN ($1, …)` lists of the sizes in [`CHUNKS`]: the ids in chunks of at most 64, the last
-/// one padded to a size by repeating its last id (a repeated id matches nothing more).
+/// `IN ($1, …)` lists: the ids in chunks of at most 64, each padded to a power of two by
+/// repeating its last id (a repeated id matches nothing more).
 pub(super) fn in_lists<'a>(ids: &[&'a str]) -> Vec<(String, Vec<&'a str>)> {
-    ids.chunks(CHUNKS[0])
+    ids.chunks(MAX_ROWS)
         .map(|chunk| {
             let size = chunk.len().next_power_of_two();
             let mut padded = chunk.to_vec();
@@ -175,16 +192,20 @@ pub(super) fn in_lists<'a>(ids: &[&'a str]) -> Vec<(String, Vec<&'a str>)> {
         .collect()
 }
 
-/// The rows in chunks of the sizes in [`CHUNKS`].
-fn chunked<T>(mut rows: &[T]) -> Vec<&[T]> {
-    let mut chunks = Vec::new();
-    while !rows.is_empty() {
-        let size = CHUNKS.into_iter().find(|&c| c <= rows.len()).unwrap_or(1);
-        let (chunk, rest) = rows.split_at(size);
-        chunks.push(chunk);
-        rows = rest;
-    }
-    chunks
+/// The rows in chunks of at most 64, each with the size its statement has: the next power of
+/// two (the statement's rows past the chunk are padding).
+fn chunks<T>(rows: &[T]) -> Vec<(&[T], usize)> {
+    rows.chunks(MAX_ROWS)
+        .map(|chunk| (chunk, chunk.len().next_power_of_two()))
+        .collect()
+}
+
+/// The chunk's rows, then its last row again up to `size`.
+fn padded_with_last<T>(chunk: &[T], size: usize) -> impl Iterator<Item = &T> {
+    let last = chunk.last();
+    chunk
+        .iter()
+        .chain(std::iter::repeat_n(last, size - chunk.len()).flatten())
 }
 
 /// `($1, …, $cols), ($cols+1, …)` for `rows` rows.
@@ -214,13 +235,18 @@ mod tests {
     #[test]
     fn statements_take_a_few_shapes() {
         assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        let sizes: Vec<usize> = chunked(&[0; 107]).iter().map(|c| c.len()).collect();
-        assert_eq!(sizes, [64, 32, 8, 2, 1]);
+        let sizes: Vec<(usize, usize)> = chunks(&[0; 107])
+            .iter()
+            .map(|(c, size)| (c.len(), *size))
+            .collect();
+        assert_eq!(sizes, [(64, 64), (43, 64)]);
+        let padded: Vec<&u8> = padded_with_last(&[1, 2, 3], 4).collect();
+        assert_eq!(padded, [&1, &2, &3, &3]);
         let lists = in_lists(&["a", "b", "c"]);
         assert_eq!(
             lists,
             [("($1, $2, $3, $4)".to_string(), vec!["a", "b", "c", "c"])]
         );
-        assert!(chunked::<u8>(&[]).is_empty());
+        assert!(chunks::<u8>(&[]).is_empty());
     }
 }
