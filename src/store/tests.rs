@@ -370,7 +370,7 @@ fn a_batch_counts_as_its_decisions_one_by_one() {
         assert_eq!(counts["u-2"].comments, 1);
         let summary = store.author("u-1").await.unwrap().unwrap();
         let intents: u64 = summary.intents.iter().map(|l| l.count).sum();
-        assert_eq!((intents, summary.actions.len() > 0), (3, true));
+        assert_eq!((intents, !summary.actions.is_empty()), (3, true));
         // Once answered, a later batch's comments are all follow-ups.
         let later = new_decision("c-5", Some("u-1"), Intent::Question);
         store.record_decisions(&[later]).await.unwrap();
