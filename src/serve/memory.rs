@@ -50,6 +50,8 @@ struct Pending {
 const MAX_PENDING: usize = 1024;
 /// Decisions written in one transaction, at most.
 const MAX_GROUP: usize = 256;
+/// How long a group waits for company under load.
+const GATHER: Duration = Duration::from_millis(1);
 
 /// Authors' histories being read (`None`: the comments name no author).
 pub struct Recall(Option<Reading>);
@@ -195,11 +197,13 @@ impl Memory {
     }
 }
 
-/// Lets the requests that are ready to run (those a forward pass has just answered, which
-/// finish together) reach the queue before a group is taken: without a timer, so a lone
-/// request waits for nothing.
-async fn let_others_join() {
-    for _ in 0..4 {
+/// Lets the requests that finish together (those one forward pass answered) reach the queue
+/// before a group is taken. Under load (the last group had company) that is a millisecond, a
+/// fraction of what a request takes then; a lone request waits for nothing.
+async fn let_others_join(last_group: usize) {
+    if last_group > 1 {
+        tokio::time::sleep(GATHER).await;
+    } else {
         tokio::task::yield_now().await;
     }
 }
@@ -210,8 +214,9 @@ async fn read_groups(
     mut lookups: mpsc::Receiver<Lookup>,
     metrics: Arc<Metrics>,
 ) {
+    let mut last_group = 1;
     while let Some(first) = lookups.recv().await {
-        let_others_join().await;
+        let_others_join(last_group).await;
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match lookups.try_recv() {
@@ -219,6 +224,7 @@ async fn read_groups(
                 Err(_) => break,
             }
         }
+        last_group = group.len();
         let ids: Vec<&str> = group
             .iter()
             .flat_map(|l| l.authors.iter().map(String::as_str))
@@ -251,8 +257,9 @@ async fn write_groups(
     mut pending: mpsc::Receiver<Pending>,
     metrics: Arc<Metrics>,
 ) {
+    let mut last_group = 1;
     while let Some(first) = pending.recv().await {
-        let_others_join().await;
+        let_others_join(last_group).await;
         let mut size = first.batch.len();
         let mut group = vec![first];
         while size < MAX_GROUP {
@@ -264,6 +271,7 @@ async fn write_groups(
                 Err(_) => break,
             }
         }
+        last_group = group.len();
         let all: Vec<NewDecision> = group
             .iter_mut()
             .flat_map(|p| std::mem::take(&mut p.batch))
