@@ -63,6 +63,9 @@ impl Store {
             };
             fold.add(&new.decision, answers);
         }
+        // In one order for every writer (replicas write at once): rows are locked in it, so
+        // two transactions cannot each hold an author the other waits for.
+        authors.sort_by(|a, b| a.author.cmp(b.author));
         let deltas: Vec<AuthorDelta> = authors.iter().map(AuthorFold::delta).collect();
         update_authors(&mut tx, &deltas, now).await?;
         let labels: Vec<(&str, &str, &str, i64)> = authors
