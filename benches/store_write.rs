@@ -69,6 +69,7 @@ fn main() -> anyhow::Result<()> {
                                 &comment,
                                 decision,
                                 ("bench", "bench"),
+                                false,
                             )
                         })
                         .collect()

@@ -103,6 +103,7 @@ impl Audit {
                 &prepared.comment,
                 d.decision.clone(),
                 (model, policy),
+                self.store.retention().store_text,
             );
             d.decision_id = Some(new.decision_id.clone());
             run.push(new);

@@ -13,6 +13,7 @@ use crate::comment::Comment;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 /// The fields a comment may have (SPEC §4), and a thread message.
@@ -39,31 +40,7 @@ impl FromRequest<AppState> for CommentsBody {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
-        let limit = state.config().max_body_bytes;
-        // Refused on the declared size, before waiting for a body that will not be read.
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Err(AppError::BodyTooLarge { limit });
-        }
-        let encoding = req
-            .headers()
-            .get(header::CONTENT_ENCODING)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string());
-        if let Some(encoding) = encoding.filter(|e| !e.eq_ignore_ascii_case("identity")) {
-            return Err(AppError::UnsupportedEncoding(encoding));
-        }
-        let timeout = state.config().body_read_timeout;
-        let body = tokio::time::timeout(timeout, Bytes::from_request(req, state))
-            .await
-            .map_err(|_| AppError::BodyTimeout(timeout))?
-            .map_err(|rejection| match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge { limit },
-                _ => AppError::InvalidJson(format!("body: {}", rejection.body_text())),
-            })?;
+        let body = read_body(req, state).await?;
         let parsed = parse_body(body, state.config().max_comments).await?;
         if state.config().strict_fields {
             if let Some(field) = parsed.unknown_fields.first() {
@@ -75,6 +52,60 @@ impl FromRequest<AppState> for CommentsBody {
         }
         Ok(parsed)
     }
+}
+
+/// A small JSON body (the store's routes) read as `T`: the body is read as for comments (size,
+/// encoding, time), JSON syntax is the body's fault (400), a missing, unknown or ill-typed
+/// field is its own (422, named by its path).
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let body = read_body(req, state).await?;
+        let value = json_value(&body)?;
+        serde_path_to_error::deserialize(value)
+            .map(JsonBody)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." {
+                    "body".to_string()
+                } else {
+                    path
+                };
+                AppError::InvalidInput(format!("{field}: {}", e.into_inner()))
+            })
+    }
+}
+
+/// The request's body, refused on its declared size before it is read, on a compressed
+/// encoding, or when it does not arrive within the body read timeout.
+async fn read_body(req: Request, state: &AppState) -> Result<Bytes, AppError> {
+    let limit = state.config().max_body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(AppError::BodyTooLarge { limit });
+    }
+    let encoding = req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string());
+    if let Some(encoding) = encoding.filter(|e| !e.eq_ignore_ascii_case("identity")) {
+        return Err(AppError::UnsupportedEncoding(encoding));
+    }
+    let timeout = state.config().body_read_timeout;
+    tokio::time::timeout(timeout, Bytes::from_request(req, state))
+        .await
+        .map_err(|_| AppError::BodyTimeout(timeout))?
+        .map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge { limit },
+            _ => AppError::InvalidJson(format!("body: {}", rejection.body_text())),
+        })
 }
 
 /// [`parse_comments`], on the blocking pool when the body is large: parsing megabytes takes
@@ -90,16 +121,22 @@ async fn parse_body(body: Bytes, max_comments: usize) -> Result<CommentsBody, Ap
 
 /// One comment (SPEC §4), or `{"comments": [...]}` with 1 to `max_comments` of them.
 pub fn parse_comments(body: &[u8], max_comments: usize) -> Result<CommentsBody, AppError> {
-    let text = std::str::from_utf8(body).map_err(|e| {
-        AppError::InvalidUtf8(format!("body: invalid UTF-8 at byte {}", e.valid_up_to()))
-    })?;
-    let value = parse_json(text)?;
+    let value = json_value(body)?;
     let mut unknown_fields = Vec::new();
     let request = parse_request(value, max_comments, &mut unknown_fields)?;
     Ok(CommentsBody {
         request,
         unknown_fields,
     })
+}
+
+/// The body as JSON: invalid UTF-8 or JSON syntax is the body's fault (400); a number no
+/// field can hold (`1e999`) is its field's (422).
+fn json_value(body: &[u8]) -> Result<Value, AppError> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        AppError::InvalidUtf8(format!("body: invalid UTF-8 at byte {}", e.valid_up_to()))
+    })?;
+    parse_json(text)
 }
 
 /// JSON syntax errors are the body's (400); a number no field can hold (`1e999`) is its

@@ -132,6 +132,7 @@ impl Memory {
             let policy = pipeline.playbook.policy().digest();
             (pipeline.model_version(), policy)
         });
+        let keep_text = self.store.retention().store_text;
         let batch: Vec<NewDecision> = prepared
             .iter()
             .zip(decisions.iter_mut())
@@ -141,6 +142,7 @@ impl Memory {
                     &p.comment,
                     d.decision.clone(),
                     (model, policy),
+                    keep_text,
                 );
                 d.decision_id = Some(new.decision_id.clone());
                 new

@@ -4,15 +4,14 @@
 
 use super::api::ErrorBody;
 use super::error::AppError;
+use super::input::JsonBody;
 use super::AppState;
 use crate::labels::{Action, Intent, Sentiment};
 use crate::store::{now_ms, reply_id, NewFeedback, NewReply, Verdict};
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -126,8 +125,10 @@ pub async fn decision(
         (status = 422, description = "A missing, unknown or ill-typed field, or an override without its action", body = ErrorBody),
         (status = 503, description = "The store is off or unavailable", body = ErrorBody)),
     security((), ("api_key" = [])))]
-pub async fn feedback(State(state): State<AppState>, body: Bytes) -> Result<Response, AppError> {
-    let request: FeedbackRequest = parse(&body)?;
+pub async fn feedback(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<FeedbackRequest>,
+) -> Result<Response, AppError> {
     check_id("decision_id", &request.decision_id)?;
     let wants = |ok: bool, why: &str| {
         ok.then_some(())
@@ -179,8 +180,10 @@ pub async fn feedback(State(state): State<AppState>, body: Bytes) -> Result<Resp
         (status = 422, description = "A missing, unknown or ill-typed field", body = ErrorBody),
         (status = 503, description = "The store is off or unavailable", body = ErrorBody)),
     security((), ("api_key" = [])))]
-pub async fn reply(State(state): State<AppState>, body: Bytes) -> Result<Response, AppError> {
-    let request: ReplyRequest = parse(&body)?;
+pub async fn reply(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<ReplyRequest>,
+) -> Result<Response, AppError> {
     check_id("author_id", &request.author_id)?;
     for (field, id) in [
         ("comment_id", &request.comment_id),
@@ -205,24 +208,6 @@ pub async fn reply(State(state): State<AppState>, body: Bytes) -> Result<Respons
     let recorded = state.store()?.record_reply(&new).await?;
     let body = json!({"reply_id": id, "recorded": recorded});
     Ok((StatusCode::CREATED, Json(body)).into_response())
-}
-
-/// JSON syntax is the body's fault (400); a missing, unknown or ill-typed field is its own
-/// (422, named by its path).
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    let text = std::str::from_utf8(body).map_err(|e| {
-        AppError::InvalidUtf8(format!("body: invalid UTF-8 at byte {}", e.valid_up_to()))
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| AppError::InvalidJson(format!("body: {e}")))?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        match path.as_str() {
-            "." => AppError::InvalidInput(format!("body: {inner}")),
-            _ => AppError::InvalidInput(format!("{path}: {inner}")),
-        }
-    })
 }
 
 fn check_id(field: &str, id: &str) -> Result<(), AppError> {

@@ -189,7 +189,7 @@ fn decision_row(
         needs_review: i64::from(d.needs_review),
         decision: serde_json::to_string(&StoredJson(d))
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        text: expires.map(|_| new.text.as_str()),
+        text: new.text.as_deref().filter(|_| expires.is_some()),
         text_expires_at: expires,
     })
 }

@@ -9,6 +9,7 @@ use super::time::{now_ms, rfc3339};
 use super::{Store, StoreError};
 use sqlx::AnyPool;
 use sqlx::Row;
+use std::collections::HashMap;
 
 const INSERT_FEEDBACK: &str =
     "INSERT INTO feedback (feedback_id, decision_id, author_id, given_at, verdict, \
@@ -93,8 +94,10 @@ impl Store {
     /// because their comment's text was not stored or has expired.
     pub async fn overrides(&self) -> Result<(Vec<OverrideRecord>, usize), StoreError> {
         let rows = sqlx::query(SELECT_OVERRIDES).fetch_all(&self.pool).await?;
-        let mut latest: Vec<(String, Option<OverrideRecord>)> = Vec::new();
-        for row in rows {
+        // Rows come oldest first: a later verdict on a decision replaces an earlier one, and
+        // the records keep the order of their verdicts.
+        let mut latest: HashMap<String, (usize, Option<OverrideRecord>)> = HashMap::new();
+        for (order, row) in rows.into_iter().enumerate() {
             let decision_id: String = row.try_get("decision_id")?;
             let text: Option<String> = row.try_get("text")?;
             let action: Option<String> = row.try_get("action")?;
@@ -116,11 +119,15 @@ impl Store {
                 }
                 _ => None,
             };
-            latest.retain(|(id, _)| *id != decision_id);
-            latest.push((decision_id, record));
+            latest.insert(decision_id, (order, record));
         }
-        let skipped = latest.iter().filter(|(_, r)| r.is_none()).count();
-        Ok((latest.into_iter().filter_map(|(_, r)| r).collect(), skipped))
+        let skipped = latest.values().filter(|(_, r)| r.is_none()).count();
+        let mut records: Vec<(usize, OverrideRecord)> = latest
+            .into_values()
+            .filter_map(|(order, r)| Some((order, r?)))
+            .collect();
+        records.sort_by_key(|(order, _)| *order);
+        Ok((records.into_iter().map(|(_, r)| r).collect(), skipped))
     }
 }
 

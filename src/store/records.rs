@@ -31,8 +31,8 @@ pub struct NewDecision {
     pub origin: Origin,
     pub comment_id: Option<String>,
     pub author_id: Option<String>,
-    /// Kept only where the store keeps texts.
-    pub text: String,
+    /// The comment's text, only where the store keeps texts (`--store-text`).
+    pub text: Option<String>,
     /// The brand's answers to the author that the comment's thread shows, oldest first.
     pub thread_answers: Vec<String>,
     pub decision: Decision,
@@ -43,20 +43,22 @@ pub struct NewDecision {
 }
 
 impl NewDecision {
-    /// The entry for a decision on `comment`: its id ([`super::decision_id`]), author, text and
-    /// the brand's answers its thread shows.
+    /// The entry for a decision on `comment`: its id ([`super::decision_id`]), author, text
+    /// (copied only when `keep_text`: comments can be megabytes) and the brand's answers its
+    /// thread shows.
     pub fn for_comment(
         origin: Origin,
         comment: &Comment,
         decision: Decision,
         (model, policy): (&str, &str),
+        keep_text: bool,
     ) -> NewDecision {
         NewDecision {
             decision_id: super::decision_id(comment),
             origin,
             comment_id: comment.id.clone(),
             author_id: comment.author_id.clone(),
-            text: comment.text.clone(),
+            text: keep_text.then(|| comment.text.clone()),
             thread_answers: answers_in(&comment.thread)
                 .map(|m| m.text.clone())
                 .collect(),

@@ -62,7 +62,7 @@ fn new_decision(id: &str, author: Option<&str>, intent: Intent) -> NewDecision {
         origin: Origin::Http,
         comment_id: comment.id.clone(),
         author_id: comment.author_id.clone(),
-        text: comment.text.clone(),
+        text: Some(comment.text.clone()),
         thread_answers: vec![],
         decision: decided(&comment.text, intent),
         model: "test-model".into(),
