@@ -338,4 +338,12 @@ async fn with_the_store_off_its_routes_answer_503_store_off() {
     for request in store_routes("d-000000000000000000000000") {
         call(&app, with_key(request)).await.error(503, "store_off");
     }
+    // Their bodies are read as decide's are: a compressed one is refused before anything else.
+    let mut gzipped = post("/v1/replies", r#"{"author_id": "u-1"}"#);
+    gzipped
+        .headers_mut()
+        .insert("content-encoding", "gzip".parse().unwrap());
+    call(&app, with_key(gzipped))
+        .await
+        .error(415, "unsupported_encoding");
 }
