@@ -194,7 +194,7 @@ impl Store {
             decisions: execute(
                 &mut tx,
                 "UPDATE decisions SET author_id = NULL, comment_id = NULL, text = NULL, \
-                 text_expires_at = NULL WHERE author_id = $1",
+                 thread = NULL, text_expires_at = NULL WHERE author_id = $1",
                 author_id,
             )
             .await?,

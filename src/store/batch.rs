@@ -33,12 +33,13 @@ pub(super) struct DecisionRow<'a> {
     pub needs_review: i64,
     pub decision: String,
     pub text: Option<&'a str>,
+    pub thread: Option<&'a str>,
     pub text_expires_at: Option<i64>,
 }
 
 const DECISION_COLUMNS: &str = "decision_id, decided_at, origin, comment_id, author_id, model, \
      policy, lang, intent, sentiment, action, rule, confidence, needs_review, decision, text, \
-     text_expires_at";
+     thread, text_expires_at";
 
 /// What a group of comments changes in one author's counts. The follow-ups depend on whether
 /// the brand had answered before the group, which only the database knows: both cases are
@@ -64,7 +65,7 @@ pub(super) async fn insert_decisions(
         let sql = format!(
             "INSERT INTO decisions ({DECISION_COLUMNS}) VALUES {} \
              ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id",
-            placeholders(size, 17)
+            placeholders(size, 18)
         );
         let mut query = sqlx::query(&sql);
         for r in padded_with_last(chunk, size) {
@@ -85,6 +86,7 @@ pub(super) async fn insert_decisions(
                 .bind(r.needs_review)
                 .bind(r.decision.as_str())
                 .bind(r.text)
+                .bind(r.thread)
                 .bind(r.text_expires_at);
         }
         for row in query.fetch_all(&mut **tx).await? {

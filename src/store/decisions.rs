@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 const SELECT_DECISION: &str =
     "SELECT decision_id, decided_at, origin, comment_id, author_id, model, policy, \
-     decision, text, text_expires_at FROM decisions WHERE decision_id = $1";
+     decision, text, thread, text_expires_at FROM decisions WHERE decision_id = $1";
 
 impl Store {
     /// Records the decisions in one transaction, each once: a decision id already in the log
@@ -104,6 +104,7 @@ impl Store {
             policy: row.try_get("policy")?,
             decision,
             text: row.try_get("text")?,
+            thread: stored_thread(row.try_get("thread")?)?,
             text_expires_at: expires.map(rfc3339),
             feedback: feedback_of(&self.pool, decision_id).await?,
         }))
@@ -190,8 +191,18 @@ fn decision_row(
         decision: serde_json::to_string(&StoredJson(d))
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         text: new.text.as_deref().filter(|_| expires.is_some()),
+        thread: new.thread.as_deref().filter(|_| expires.is_some()),
         text_expires_at: expires,
     })
+}
+
+/// A stored thread, back as JSON.
+pub(super) fn stored_thread(
+    thread: Option<String>,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    thread
+        .map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
 }
 
 /// The author kept attacking: the playbook said wait (RSRA), or read abuse or trolling.

@@ -14,12 +14,14 @@ mod batch;
 mod decisions;
 mod feedback;
 mod ids;
+mod queue;
 mod records;
 #[cfg(test)]
 mod tests;
 mod time;
 
 pub use ids::{decision_id, reply_id};
+pub use queue::{Figures, OverrideRate, Queue, QueueFilter, QueueItem};
 pub use records::{
     AuthorCounts, AuthorSummary, FeedbackOutcome, Forgotten, LabelCount, NewDecision, NewFeedback,
     NewReply, Origin, OverrideRecord, RecentDecision, RecentReply, StoredDecision, StoredFeedback,
@@ -270,7 +272,8 @@ impl Store {
     }
 }
 
-const EXPIRE_DECISION_TEXTS: &str = "UPDATE decisions SET text = NULL, text_expires_at = NULL \
+const EXPIRE_DECISION_TEXTS: &str =
+    "UPDATE decisions SET text = NULL, thread = NULL, text_expires_at = NULL \
      WHERE text_expires_at IS NOT NULL AND text_expires_at <= $1";
 const EXPIRE_REPLY_TEXTS: &str = "UPDATE replies SET text = NULL, text_expires_at = NULL \
      WHERE text_expires_at IS NOT NULL AND text_expires_at <= $1";

@@ -33,6 +33,8 @@ pub struct NewDecision {
     pub author_id: Option<String>,
     /// The comment's text, only where the store keeps texts (`--store-text`).
     pub text: Option<String>,
+    /// The comment's thread as JSON (SPEC §4), kept with the text, for the review queue.
+    pub thread: Option<String>,
     /// The brand's answers to the author that the comment's thread shows, oldest first.
     pub thread_answers: Vec<String>,
     pub decision: Decision,
@@ -59,6 +61,9 @@ impl NewDecision {
             comment_id: comment.id.clone(),
             author_id: comment.author_id.clone(),
             text: keep_text.then(|| comment.text.clone()),
+            thread: (keep_text && !comment.thread.is_empty())
+                .then(|| serde_json::to_string(&comment.thread).ok())
+                .flatten(),
             thread_answers: answers_in(&comment.thread)
                 .map(|m| m.text.clone())
                 .collect(),
@@ -201,6 +206,8 @@ pub struct StoredDecision {
     pub decision: serde_json::Value,
     /// Only where texts are stored (`--store-text`), until they expire.
     pub text: Option<String>,
+    /// The thread the comment came in, kept and expired with its text.
+    pub thread: Option<serde_json::Value>,
     pub text_expires_at: Option<String>,
     pub feedback: Vec<StoredFeedback>,
 }

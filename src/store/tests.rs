@@ -8,7 +8,7 @@ use crate::playbook::{Decision, Playbook, Policy};
 use std::future::Future;
 
 /// Runs `test` on a fresh SQLite store and on a fresh PostgreSQL database.
-fn on_both<F, Fut>(retention: Retention, test: F)
+pub(super) fn on_both<F, Fut>(retention: Retention, test: F)
 where
     F: Fn(Store) -> Fut,
     Fut: Future<Output = ()>,
@@ -50,7 +50,7 @@ fn decided(text: &str, intent: Intent) -> Decision {
     )
 }
 
-fn new_decision(id: &str, author: Option<&str>, intent: Intent) -> NewDecision {
+pub(super) fn new_decision(id: &str, author: Option<&str>, intent: Intent) -> NewDecision {
     let comment = Comment {
         id: Some(id.to_string()),
         author_id: author.map(String::from),
@@ -63,6 +63,7 @@ fn new_decision(id: &str, author: Option<&str>, intent: Intent) -> NewDecision {
         comment_id: comment.id.clone(),
         author_id: comment.author_id.clone(),
         text: Some(comment.text.clone()),
+        thread: None,
         thread_answers: vec![],
         decision: decided(&comment.text, intent),
         model: "test-model".into(),
@@ -70,7 +71,7 @@ fn new_decision(id: &str, author: Option<&str>, intent: Intent) -> NewDecision {
     }
 }
 
-fn keep_text() -> Retention {
+pub(super) fn keep_text() -> Retention {
     Retention {
         store_text: true,
         ..Retention::default()
