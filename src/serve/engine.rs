@@ -190,10 +190,11 @@ impl Engine {
 
     /// Scores and decides the comments; the decisions come in the order given. The authors'
     /// histories are read from the store while the model runs, and the decisions recorded
-    /// before they are returned.
+    /// (when `record`) before they are returned.
     pub async fn decide(
         &self,
         comments: Vec<Comment>,
+        record: bool,
     ) -> Result<(Vec<Decided>, Timing), EngineError> {
         let recall = self.memory.as_ref().map(|m| m.recall(&comments));
         let (pipeline, inferred, timing) = self.run_model(comments).await?;
@@ -223,7 +224,7 @@ impl Engine {
                 .await
                 .map_err(EngineError::Internal)?
         };
-        if let Some(memory) = &self.memory {
+        if let Some(memory) = self.memory.as_ref().filter(|_| record) {
             let prepared: Vec<&Prepared> = inferred.iter().map(|i| &i.prepared).collect();
             memory
                 .remember(&pipeline, &prepared, &mut decisions, recalled)

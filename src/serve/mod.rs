@@ -17,6 +17,7 @@ mod model_thread;
 mod offload;
 mod openapi;
 mod queue;
+mod review;
 mod router;
 mod schemas;
 mod store_routes;

@@ -1,7 +1,7 @@
 //! The OpenAPI document of the service: paths from the handlers' `#[utoipa::path]`
 //! annotations, schemas from the request and response types they name.
 
-use super::{router, store_routes};
+use super::{review, router, store_routes};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -25,6 +25,8 @@ use utoipa::{Modify, OpenApi};
         store_routes::decision,
         store_routes::feedback,
         store_routes::reply,
+        review::queue,
+        review::figures,
         router::metrics,
         router::openapi_json,
         router::docs

@@ -13,11 +13,12 @@ use super::api::{
 use super::engine::Timing;
 use super::error::AppError;
 use super::input::CommentsBody;
-use super::{docs_page, openapi, store_routes, AppState};
+use super::{docs_page, openapi, review, store_routes, AppState};
 use crate::classify::Backend;
 use crate::labels::{Action, Intent, Lang, Sentiment};
 use crate::playbook::ScoreTable;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -42,6 +43,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/decisions/{decision_id}", get(store_routes::decision))
         .route("/v1/feedback", post(store_routes::feedback))
         .route("/v1/replies", post(store_routes::reply))
+        .route("/v1/queue", get(review::queue))
+        .route("/v1/figures", get(review::figures))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -52,6 +55,10 @@ pub fn app(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
+        .route("/", get(review::page))
+        .route("/ui", get(review::page))
+        .route("/ui/app.js", get(review::script))
+        .route("/ui/app.css", get(review::style))
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -158,6 +165,7 @@ fn headers(timing: &Timing, warning: Option<String>) -> HeaderMap {
     post,
     path = "/v1/decide",
     tag = "moderation",
+    params(DecideParams),
     request_body(content = CommentsRequest, examples(
         ("one comment" = (value = json!({"id": "c-1", "text": "Comanda 5531 nu a ajuns nici azi, e a treia oară când vă scriu!", "lang": "ro"}))),
         ("a batch" = (value = json!({"comments": [
@@ -186,16 +194,30 @@ fn headers(timing: &Timing, warning: Option<String>) -> HeaderMap {
 )]
 pub async fn decide(
     State(state): State<AppState>,
+    params: Result<Query<DecideParams>, QueryRejection>,
     body: CommentsBody,
 ) -> Result<Response, AppError> {
+    let Query(params) = params.map_err(|e| AppError::InvalidInput(e.body_text()))?;
     let warning = body.warning();
     let (comments, batch) = body.request.into_comments();
-    let (mut decisions, timing) = state.engine().decide(comments).await?;
+    let (mut decisions, timing) = state
+        .engine()
+        .decide(comments, params.record.unwrap_or(true))
+        .await?;
     let body = match batch {
         true => DecideResponse::Batch { decisions },
         false => DecideResponse::One(Box::new(decisions.remove(0))),
     };
     Ok((headers(&timing, warning), Json(body)).into_response())
+}
+
+/// `POST /v1/decide` parameters.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DecideParams {
+    /// `false`: decide without recording in the store (the page's "try the policy"); the
+    /// author's history is still read.
+    record: Option<bool>,
 }
 
 /// Score one comment, or a batch: intent, sentiment and abusive probabilities, no decision.
