@@ -84,6 +84,10 @@ async fn browser(driver_url: &str, chromium: &PathBuf) -> Client {
         .expect("a Chromium session")
 }
 
+async fn body(response: reqwest::Response) -> Value {
+    serde_json::from_str(&response.text().await.unwrap()).unwrap()
+}
+
 /// Evaluates `script` (a function body that returns a value) until `done` holds for its value.
 async fn until(client: &Client, script: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -145,7 +149,7 @@ async fn moderators_work_the_queue_in_a_browser() {
         .await
         .unwrap();
     assert_eq!(decided.status(), 200);
-    let queue: Value = api("/v1/queue").await.unwrap().json().await.unwrap();
+    let queue: Value = body(api("/v1/queue").await.unwrap()).await;
     let expected: Vec<String> = queue["items"]
         .as_array()
         .unwrap()
@@ -227,14 +231,14 @@ async fn moderators_work_the_queue_in_a_browser() {
     // The store has both verdicts, and the queue no longer has them.
     let audit = |id: String| {
         let request = api(&format!("/v1/decisions/{id}"));
-        async move { request.await.unwrap().json::<Value>().await.unwrap() }
+        async move { body(request.await.unwrap()).await }
     };
     let a = audit(accepted.clone()).await;
     assert_eq!(a["feedback"][0]["verdict"], "accepted", "{a}");
     let o = audit(overridden.clone()).await;
     assert_eq!(o["feedback"][0]["verdict"], "overridden", "{o}");
     assert_eq!(o["feedback"][0]["action"], "wait", "{o}");
-    let queue: Value = api("/v1/queue").await.unwrap().json().await.unwrap();
+    let queue: Value = body(api("/v1/queue").await.unwrap()).await;
     let ids: Vec<&str> = queue["items"]
         .as_array()
         .unwrap()
@@ -244,7 +248,7 @@ async fn moderators_work_the_queue_in_a_browser() {
     assert!(!ids.contains(&accepted.as_str()) && !ids.contains(&overridden.as_str()));
 
     // A comment tried on the page is decided and not recorded.
-    let before: Value = api("/v1/figures").await.unwrap().json().await.unwrap();
+    let before: Value = body(api("/v1/figures").await.unwrap()).await;
     let text = client.find(Locator::Id("t-text")).await.unwrap();
     text.send_keys("Where is my refund? I returned the shoes two weeks ago.")
         .await
@@ -261,7 +265,7 @@ async fn moderators_work_the_queue_in_a_browser() {
     })
     .await;
     assert!(result.as_str().unwrap().contains("intent "), "{result}");
-    let after: Value = api("/v1/figures").await.unwrap().json().await.unwrap();
+    let after: Value = body(api("/v1/figures").await.unwrap()).await;
     assert_eq!(before["decided"], after["decided"]);
 
     // Signing out forgets the key.
