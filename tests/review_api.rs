@@ -80,7 +80,10 @@ async fn the_queue_serves_the_page_and_takes_verdicts() {
     // Each of the three waits for a person: a reply to send, or spam hidden pending review.
     assert_eq!(in_queue.len(), 3, "{queue}");
     let ranks: Vec<u8> = items.iter().map(|i| rank(&i["decision"])).collect();
-    assert!(ranks.windows(2).all(|w| w[0] >= w[1]), "by priority: {ranks:?}");
+    assert!(
+        ranks.windows(2).all(|w| w[0] >= w[1]),
+        "by priority: {ranks:?}"
+    );
     let praise = items
         .iter()
         .find(|i| i["comment_id"] == "c-praise")
@@ -89,12 +92,17 @@ async fn the_queue_serves_the_page_and_takes_verdicts() {
     assert_eq!(praise["thread"][1]["from_brand"], true);
 
     // Filters and their errors.
-    let only_u1 = call(&app, with_key(get("/v1/queue?author=u-1"))).await.json();
-    assert_eq!(only_u1["items"].as_array().unwrap().len(), 1);
-    let action = decisions[2]["action"].as_str().unwrap();
-    let by_action = call(&app, with_key(get(&format!("/v1/queue?action={action}&lang=en"))))
+    let only_u1 = call(&app, with_key(get("/v1/queue?author=u-1")))
         .await
         .json();
+    assert_eq!(only_u1["items"].as_array().unwrap().len(), 1);
+    let action = decisions[2]["action"].as_str().unwrap();
+    let by_action = call(
+        &app,
+        with_key(get(&format!("/v1/queue?action={action}&lang=en"))),
+    )
+    .await
+    .json();
     assert!(by_action["items"]
         .as_array()
         .unwrap()
@@ -155,7 +163,10 @@ async fn the_queue_serves_the_page_and_takes_verdicts() {
         .error(404, "not_found");
     let message = call(
         &app,
-        with_key(post("/v1/decide?record=maybe", json!({"text": "hi"}).to_string())),
+        with_key(post(
+            "/v1/decide?record=maybe",
+            json!({"text": "hi"}).to_string(),
+        )),
     )
     .await
     .error(422, "invalid_input");

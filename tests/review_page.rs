@@ -107,7 +107,10 @@ const QUEUE_IDS: &str =
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moderators_work_the_queue_in_a_browser() {
     let chromedriver = program("TACT_CHROMEDRIVER", &["chromedriver"]);
-    let chromium = program("TACT_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
+    let chromium = program(
+        "TACT_CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
     let (Some(chromedriver), Some(chromium)) = (chromedriver, chromium) else {
         assert!(
             std::env::var("TACT_REQUIRE_BROWSER").as_deref() != Ok("1"),
@@ -126,16 +129,15 @@ async fn moderators_work_the_queue_in_a_browser() {
     let store = format!("sqlite:{}", dir.path().join("t.db").display());
     let server = served::start(&["--store", &store, "--store-text", "--api-key", KEY]).await;
     let http = reqwest::Client::new();
-    let api = |path: &str| {
-        http.get(server.url(path))
-            .bearer_auth(KEY)
-            .send()
-    };
+    let api = |path: &str| http.get(server.url(path)).bearer_auth(KEY).send();
     let seeded = json!({"comments": [
         {"id": "c-1", "author_id": "u-1", "text": "My order 5531 never arrived, third time I write!"},
         {"id": "c-2", "author_id": "u-2", "text": "Do you deliver to Cluj on Sundays?"},
         {"id": "c-3", "author_id": "u-3", "text": "Thank you, super fast delivery!"},
         {"id": "c-4", "text": "Buy cheap followers now at spam.example, 1000 for 1$"},
+        {"id": "c-6", "author_id": "u-6", "text": "Comanda 5531 nu a ajuns nici azi, e a treia oară când vă scriu!"},
+        {"id": "c-7", "author_id": "u-7", "text": "Имате ли този модел в размер 42 в магазина в Пловдив?"},
+        {"id": "c-8", "author_id": "u-8", "text": "Спасибо, курьер приехал вовремя, всё отлично!"},
         {"id": "c-5", "author_id": "u-1", "text": "Still nothing. Typical, you are hopeless.",
          "thread": [{"text": "My order 5531 never arrived", "from_brand": false},
                     {"text": "We are sorry, a courier brings it tomorrow.", "from_brand": true}]}
@@ -163,8 +165,17 @@ async fn moderators_work_the_queue_in_a_browser() {
     client.goto(&server.url("/ui")).await.unwrap();
 
     // A wrong key is refused; the right one opens the queue.
-    let key = client.wait().for_element(Locator::Id("api-key")).await.unwrap();
-    until(&client, "return !document.getElementById('login').hidden", |v| v == true).await;
+    let key = client
+        .wait()
+        .for_element(Locator::Id("api-key"))
+        .await
+        .unwrap();
+    until(
+        &client,
+        "return !document.getElementById('login').hidden",
+        |v| v == true,
+    )
+    .await;
     key.send_keys("not-the-key").await.unwrap();
     key.send_keys(&Key::Enter.to_string()).await.unwrap();
     until(
@@ -191,9 +202,11 @@ async fn moderators_work_the_queue_in_a_browser() {
     let url = client.current_url().await.unwrap();
     assert!(!url.as_str().contains(KEY), "the key never goes into a URL");
     let first_text = queue["items"][0]["text"].as_str().unwrap();
-    until(&client, "return document.getElementById('d-text').textContent", |v| {
-        v == first_text
-    })
+    until(
+        &client,
+        "return document.getElementById('d-text').textContent",
+        |v| v == first_text,
+    )
     .await;
     check_accessibility(&client).await;
     if let Some(path) = std::env::var_os("TACT_SCREENSHOT") {
@@ -201,9 +214,18 @@ async fn moderators_work_the_queue_in_a_browser() {
     }
 
     // Accept the first with a click.
-    client.find(Locator::Id("accept")).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Id("accept"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let accepted = expected[0].clone();
-    until(&client, QUEUE_IDS, |v| v.as_array().is_some_and(|a| a.len() == expected.len() - 1)).await;
+    until(&client, QUEUE_IDS, |v| {
+        v.as_array().is_some_and(|a| a.len() == expected.len() - 1)
+    })
+    .await;
 
     // Override the next but one with the keyboard: j moves down, o opens the override list,
     // typing picks `wait`, Enter records it.
@@ -216,7 +238,13 @@ async fn moderators_work_the_queue_in_a_browser() {
         |v| v == overridden.as_str(),
     )
     .await;
-    client.active_element().await.unwrap().send_keys("o").await.unwrap();
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys("o")
+        .await
+        .unwrap();
     let list = client.active_element().await.unwrap();
     assert_eq!(list.attr("id").await.unwrap().as_deref(), Some("o-action"));
     list.send_keys("wait").await.unwrap();
@@ -260,17 +288,30 @@ async fn moderators_work_the_queue_in_a_browser() {
         .click()
         .await
         .unwrap();
-    let result = until(&client, "return document.getElementById('t-result').textContent", |v| {
-        v.as_str().is_some_and(|t| t.contains("guideline:"))
-    })
+    let result = until(
+        &client,
+        "return document.getElementById('t-result').textContent",
+        |v| v.as_str().is_some_and(|t| t.contains("guideline:")),
+    )
     .await;
     assert!(result.as_str().unwrap().contains("intent "), "{result}");
     let after: Value = body(api("/v1/figures").await.unwrap()).await;
     assert_eq!(before["decided"], after["decided"]);
 
     // Signing out forgets the key.
-    client.find(Locator::Id("sign-out")).await.unwrap().click().await.unwrap();
-    until(&client, "return !document.getElementById('login').hidden", |v| v == true).await;
+    client
+        .find(Locator::Id("sign-out"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &client,
+        "return !document.getElementById('login').hidden",
+        |v| v == true,
+    )
+    .await;
     assert_eq!(
         client
             .execute("return sessionStorage.getItem('tact-api-key')", vec![])

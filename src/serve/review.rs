@@ -82,7 +82,7 @@ pub struct QueueParams {
 
 #[utoipa::path(get, path = "/v1/queue", tag = "memory", params(QueueParams),
     responses(
-        (status = 200, description = "`{\"items\": [...], \"more\": bool}`: the decisions waiting for a person (flagged for review, escalated, hidden, or a reply not yet sent, without a verdict), most urgent first: by priority, then by deadline (`due_at_ms`). Each item: `decision_id`, `decided_at`, `due_at_ms`, `comment_id`, `author_id`, `text` and `thread` (only with --store-text), `decision`", body = Object),
+        (status = 200, description = "`{\"items\": [...], \"more\": bool}`: the decisions waiting for a person (flagged for review, escalated, hidden, or a reply not yet sent, without a verdict), most urgent first: by priority, then by deadline (`due_at_ms`). Each item: `decision_id`, `decided_at`, `due_at_ms`, `comment_id`, `author_id`, `text` and `thread` (only with --store-text), `decision` (without its `scores`, which `GET /v1/decisions/{id}` has)", body = Object),
         (status = 401, description = "Missing or wrong API key", body = super::api::ErrorBody),
         (status = 422, description = "An unknown or ill-typed parameter", body = super::api::ErrorBody),
         (status = 503, description = "The store is off or unavailable", body = super::api::ErrorBody)),
@@ -95,8 +95,9 @@ pub async fn queue(
     let limit = bounded("limit", params.limit, DEFAULT_ITEMS, MAX_ITEMS)?;
     let days = bounded("days", params.days, DEFAULT_DAYS, MAX_DAYS)?;
     if let Some(lang) = &params.lang {
-        lang.parse::<crate::labels::Lang>()
-            .map_err(|_| AppError::InvalidInput(format!("lang: {lang:?} is not ro, bg, ru or en")))?;
+        lang.parse::<crate::labels::Lang>().map_err(|_| {
+            AppError::InvalidInput(format!("lang: {lang:?} is not ro, bg, ru or en"))
+        })?;
     }
     let filter = QueueFilter {
         since: now_ms() - i64::from(days) * 86_400_000,
@@ -106,7 +107,14 @@ pub async fn queue(
         author_id: params.author.filter(|a| !a.is_empty()),
         limit,
     };
-    let queue = state.store()?.queue(&filter).await?;
+    let mut queue = state.store()?.queue(&filter).await?;
+    // The page shows labels, not the score tables (a third of each item); the audit log
+    // (`GET /v1/decisions/{id}`) keeps them.
+    for item in &mut queue.items {
+        if let Some(decision) = item.decision.as_object_mut() {
+            decision.remove("scores");
+        }
+    }
     Ok(Json(queue).into_response())
 }
 

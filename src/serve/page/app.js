@@ -60,10 +60,9 @@ function showLogin(message) {
 }
 
 async function start() {
+  let info;
   try {
-    const info = await api("/v1/info");
-    state.labels = info.labels;
-    state.store = info.store;
+    info = await api("/v1/info");
   } catch (e) {
     if (e.status === 401) {
       const had = sessionStorage.getItem(KEY);
@@ -74,11 +73,14 @@ async function start() {
     say("The server did not answer: " + e.message);
     return;
   }
+  state.labels = info.labels;
+  state.store = info.store;
   $("login").hidden = true;
   $("app").hidden = false;
   $("sign-out").hidden = !sessionStorage.getItem(KEY);
   fillLabels();
-  await refresh();
+  await refresh(state.queueRead);
+  state.queueRead = null;
   // For the page-load bench: when the first queue is on screen.
   performance.mark("tact-queue-shown");
   $("queue").focus();
@@ -88,7 +90,12 @@ $("login-form").addEventListener("submit", (event) => {
   event.preventDefault();
   sessionStorage.setItem(KEY, $("api-key").value.trim());
   $("api-key").value = "";
-  start();
+  // With a key in this tab, the queue is asked for at once, beside /v1/info.
+if (sessionStorage.getItem(KEY)) {
+  state.queueRead = readQueue();
+  state.queueRead.catch(() => {});
+}
+start();
 });
 
 $("sign-out").addEventListener("click", () => {
@@ -119,14 +126,14 @@ function filterQuery() {
   return query ? "?" + query : "";
 }
 
-async function refresh() {
+async function refresh(early) {
   if (!state.store) {
     $("detail-empty").textContent = "The store is off (--store off): there is no queue. Decisions can still be tried below.";
     $("figures").hidden = true;
     return;
   }
   try {
-    const [queue, figures] = await Promise.all([api("/v1/queue" + filterQuery()), api("/v1/figures")]);
+    const [queue, figures] = await (early || readQueue());
     state.items = queue.items;
     state.selected = Math.min(state.selected, Math.max(0, state.items.length - 1));
     $("queue-count").textContent = "(" + queue.items.length + (queue.more ? "+" : "") + ")";
@@ -137,6 +144,10 @@ async function refresh() {
     if (e.status === 401) return showLogin("That key was refused.");
     say("Could not read the queue: " + e.message);
   }
+}
+
+function readQueue() {
+  return Promise.all([api("/v1/queue" + filterQuery()), api("/v1/figures")]);
 }
 
 $("filters").addEventListener("submit", (event) => {
@@ -190,7 +201,7 @@ function due(item) {
 
 function renderQueue() {
   const list = $("queue");
-  list.replaceChildren();
+  const rows = document.createDocumentFragment();
   state.items.forEach((item, index) => {
     const d = item.decision;
     const li = el("li");
@@ -205,8 +216,9 @@ function renderQueue() {
     line.append(left, el("span", clock.text, "due " + clock.cls));
     li.append(line, el("span", item.text || "(text not stored)", "text"));
     li.addEventListener("click", () => select(index));
-    list.appendChild(li);
+    rows.appendChild(li);
   });
+  list.replaceChildren(rows);
   $("detail-empty").hidden = state.items.length > 0;
   $("detail-body").hidden = state.items.length === 0;
 }
@@ -244,7 +256,7 @@ async function select(index) {
   $("d-reply").value = d.reply ? d.reply.text : "";
   $("o-action").value = d.action;
   $("o-intent").value = "";
-  await history(item);
+  history(item);
 }
 
 async function history(item) {
@@ -367,4 +379,9 @@ setInterval(() => {
   }
 }, 30000);
 
+// With a key in this tab, the queue is asked for at once, beside /v1/info.
+if (sessionStorage.getItem(KEY)) {
+  state.queueRead = readQueue();
+  state.queueRead.catch(() => {});
+}
 start();
