@@ -368,7 +368,9 @@ async fn openapi_describes_every_route_and_the_decision() {
             "/v1/decide",
             "/v1/decisions/{decision_id}",
             "/v1/feedback",
+            "/v1/figures",
             "/v1/info",
+            "/v1/queue",
             "/v1/replies"
         ]
     );
