@@ -199,15 +199,24 @@ impl Memory {
     }
 }
 
-/// Lets the requests that finish together (those one forward pass answered) reach the queue
-/// before a group is taken. Under load (the last group had company) that is a millisecond, a
-/// fraction of what a request takes then; a lone request waits for nothing.
-async fn let_others_join(last_group: usize) {
+/// The next request for a group. One that came while the last group was in the database is
+/// taken at once (its company is already queued); a task that was idle lets the requests
+/// that finish together (those one forward pass answered) reach the queue first — under load
+/// (the last group had company) a millisecond, a fraction of what a request takes then; a
+/// lone request waits for nothing.
+async fn next_request<T>(requests: &mut mpsc::Receiver<T>, last_group: usize) -> Option<T> {
+    match requests.try_recv() {
+        Ok(request) => return Some(request),
+        Err(mpsc::error::TryRecvError::Disconnected) => return None,
+        Err(mpsc::error::TryRecvError::Empty) => {}
+    }
+    let request = requests.recv().await?;
     if last_group > 1 {
         tokio::time::sleep(GATHER).await;
     } else {
         tokio::task::yield_now().await;
     }
+    Some(request)
 }
 
 /// Reads the histories that whichever requests are waiting need, in one query.
@@ -217,8 +226,7 @@ async fn read_groups(
     metrics: Arc<Metrics>,
 ) {
     let mut last_group = 1;
-    while let Some(first) = lookups.recv().await {
-        let_others_join(last_group).await;
+    while let Some(first) = next_request(&mut lookups, last_group).await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match lookups.try_recv() {
@@ -260,8 +268,7 @@ async fn write_groups(
     metrics: Arc<Metrics>,
 ) {
     let mut last_group = 1;
-    while let Some(first) = pending.recv().await {
-        let_others_join(last_group).await;
+    while let Some(first) = next_request(&mut pending, last_group).await {
         let mut size = first.batch.len();
         let mut group = vec![first];
         while size < MAX_GROUP {

@@ -41,17 +41,17 @@ const DECISION_COLUMNS: &str = "decision_id, decided_at, origin, comment_id, aut
      policy, lang, intent, sentiment, action, rule, confidence, needs_review, decision, text, \
      thread, text_expires_at";
 
-/// What a group of comments changes in one author's counts. The follow-ups depend on whether
-/// the brand had answered before the group, which only the database knows: both cases are
-/// given and the statement picks one.
+/// What a group of comments changes in one author's counts. Which comments are follow-ups
+/// depends on whether the brand had answered before the group, which only the database
+/// knows: if it had, all of them (and all the hostile ones); if not, those at or after the
+/// group's first answer.
 pub(super) struct AuthorDelta<'a> {
     pub author_id: &'a str,
     pub comments: i64,
+    pub hostile: i64,
     pub brand_answers: i64,
-    pub follow_ups_if_answered: i64,
-    pub hostile_if_answered: i64,
-    pub follow_ups_otherwise: i64,
-    pub hostile_otherwise: i64,
+    pub after_answer: i64,
+    pub hostile_after_answer: i64,
 }
 
 /// Inserts the rows that are not in the log yet; returns the ids inserted.
@@ -96,38 +96,36 @@ pub(super) async fn insert_decisions(
     Ok(inserted)
 }
 
-/// Adds each author's delta (each author once), creating the authors not seen before.
+/// Adds each author's delta (each author once), creating the authors not seen before, in one
+/// statement per 64 authors. Rows are taken in the order given, which callers sort: two
+/// writers lock the authors they share in the same order.
 pub(super) async fn update_authors(
     tx: &mut Transaction<'_, Any>,
     deltas: &[AuthorDelta<'_>],
     now: i64,
 ) -> Result<(), StoreError> {
     for (chunk, size) in chunks(deltas) {
-        // Padded with the last author again, whom the first row has made or found.
+        // A new author's row is the group's; a known one adds it. In `SET`, `authors` is the
+        // row as it was, so `authors.brand_answers` says whether the brand had answered.
+        // Padded with rows of no author, which the WHERE drops (SQLite also needs a WHERE to
+        // read `ON CONFLICT` after a SELECT).
         let sql = format!(
             "INSERT INTO authors (author_id, first_seen, last_seen, comments, brand_answers, \
-             follow_ups, hostile_follow_ups) VALUES {} ON CONFLICT (author_id) DO NOTHING",
-            shaped(
-                size,
-                |p| format!("(${p}, ${}, ${}, 0, 0, 0, 0)", p + 1, p + 1),
-                2
-            )
-        );
-        let mut query = sqlx::query(&sql);
-        for d in padded_with_last(chunk, size) {
-            query = query.bind(d.author_id).bind(now);
-        }
-        query.execute(&mut **tx).await?;
-        // SET reads the row as it was: `authors.brand_answers` is the count before the group.
-        let sql = format!(
-            "UPDATE authors SET last_seen = v.column2, \
-                comments = authors.comments + v.column3, \
-                brand_answers = authors.brand_answers + v.column4, \
-                last_answered_at = CASE WHEN v.column4 > 0 THEN v.column2 ELSE authors.last_answered_at END, \
-                follow_ups = authors.follow_ups + CASE WHEN authors.brand_answers > 0 THEN v.column5 ELSE v.column7 END, \
-                hostile_follow_ups = authors.hostile_follow_ups + CASE WHEN authors.brand_answers > 0 THEN v.column6 ELSE v.column8 END \
-             FROM (VALUES {}) AS v WHERE authors.author_id = v.column1",
-            placeholders(size, 8)
+                last_answered_at, follow_ups, hostile_follow_ups, hostile) \
+             SELECT v.column1, v.column2, v.column2, v.column3, v.column5, \
+                CASE WHEN v.column5 > 0 THEN v.column2 END, v.column6, v.column7, v.column4 \
+             FROM (VALUES {}) AS v WHERE v.column1 IS NOT NULL \
+             ON CONFLICT (author_id) DO UPDATE SET last_seen = excluded.last_seen, \
+                comments = authors.comments + excluded.comments, \
+                hostile = authors.hostile + excluded.hostile, \
+                brand_answers = authors.brand_answers + excluded.brand_answers, \
+                last_answered_at = CASE WHEN excluded.brand_answers > 0 \
+                    THEN excluded.last_seen ELSE authors.last_answered_at END, \
+                follow_ups = authors.follow_ups + CASE WHEN authors.brand_answers > 0 \
+                    THEN excluded.comments ELSE excluded.follow_ups END, \
+                hostile_follow_ups = authors.hostile_follow_ups + CASE WHEN authors.brand_answers > 0 \
+                    THEN excluded.hostile ELSE excluded.hostile_follow_ups END",
+            placeholders(size, 7)
         );
         let mut query = sqlx::query(&sql);
         for d in chunk {
@@ -135,16 +133,14 @@ pub(super) async fn update_authors(
                 .bind(Some(d.author_id))
                 .bind(now)
                 .bind(d.comments)
+                .bind(d.hostile)
                 .bind(d.brand_answers)
-                .bind(d.follow_ups_if_answered)
-                .bind(d.hostile_if_answered)
-                .bind(d.follow_ups_otherwise)
-                .bind(d.hostile_otherwise);
+                .bind(d.after_answer)
+                .bind(d.hostile_after_answer);
         }
-        // Padded with rows of no author, which match none.
         for _ in chunk.len()..size {
             query = query.bind(None::<&str>);
-            for _ in 0..7 {
+            for _ in 0..6 {
                 query = query.bind(0i64);
             }
         }

@@ -158,11 +158,10 @@ impl<'a> AuthorFold<'a> {
         AuthorDelta {
             author_id: self.author,
             comments: self.comments,
+            hostile: self.hostile,
             brand_answers: self.answers,
-            follow_ups_if_answered: self.comments,
-            hostile_if_answered: self.hostile,
-            follow_ups_otherwise: self.after_answer,
-            hostile_otherwise: self.hostile_after_answer,
+            after_answer: self.after_answer,
+            hostile_after_answer: self.hostile_after_answer,
         }
     }
 }
