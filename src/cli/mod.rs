@@ -221,7 +221,9 @@ pub enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
-    /// Decide every comment of an archive (JSON Lines or CSV), one answer per line, in order.
+    /// Decide every comment of an archive (JSON Lines or CSV), one answer per line, in order;
+    /// `tact score merge` joins the outputs of `--shard` runs.
+    #[command(args_conflicts_with_subcommands = true)]
     Score(score::ScoreArgs),
     /// Moderators' feedback in the store: `export` writes the overrides as labelled records.
     Feedback(feedback::FeedbackArgs),
@@ -338,6 +340,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ..cfg
             };
             crate::train::run(&encoder, &cfg)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Score(score::ScoreArgs {
+            then:
+                Some(score::ScoreCommand::Merge {
+                    outputs,
+                    output,
+                    output_format,
+                }),
+            ..
+        }) => {
+            score::merge(&outputs, &output, output_format)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Score(args) => {

@@ -4,9 +4,10 @@ use super::store::{parse_location, StoreArgs, StoreChoice};
 use super::{ModelArgs, PolicyArgs};
 use crate::score::input::{Delimiter, InputFormat};
 use crate::score::output::OutputFormat;
+use crate::score::shard::Shard;
 use crate::score::ScoreConfig;
-use clap::Args;
-use std::path::PathBuf;
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The flags of `tact score`.
@@ -70,8 +71,64 @@ pub struct ScoreArgs {
     pub store: Option<StoreChoice>,
     #[command(flatten)]
     pub store_args: StoreArgs,
+    /// Answer one shard of the input: `I/N` (0 ≤ I < N) takes the records that start in the
+    /// I-th of N equal byte ranges, numbered as in the whole input; `auto` reads I from
+    /// `JOB_COMPLETION_INDEX` (a Kubernetes Indexed Job) and N from `TACT_SHARD_COUNT`. Join
+    /// the shards' outputs with `tact score merge`.
+    #[arg(long, env = "TACT_SCORE_SHARD", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(subcommand)]
+    pub then: Option<ScoreCommand>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ScoreCommand {
+    /// Join the outputs of every shard of one input (`--shard`) into one, in input order;
+    /// a missing, unfinished or doubled shard, or a line answered twice or not at all, is an
+    /// error that names the lines.
+    Merge {
+        /// The shards' outputs, in any order.
+        #[arg(required = true)]
+        outputs: Vec<PathBuf>,
+        /// The joined output.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// The outputs' format (default: from the extension, `.csv` or else JSON Lines).
+        #[arg(long, value_enum)]
+        output_format: Option<OutputFormat>,
+    },
+}
+
+/// `I/N`, or `auto` from a Kubernetes Indexed Job's environment.
+fn parse_shard(value: &str) -> Result<Shard, String> {
+    if value != "auto" {
+        return Shard::parse(value);
+    }
+    let var = |name: &str, why: &str| {
+        std::env::var(name).map_err(|_| format!("--shard auto: {name} is not set ({why})"))
+    };
+    let index = var("JOB_COMPLETION_INDEX", "a Kubernetes Indexed Job sets it")?;
+    let count = var("TACT_SHARD_COUNT", "set it to the Job's completions")?;
+    Shard::parse(&format!("{index}/{count}"))
+}
+
+/// Runs `tact score merge`.
+pub fn merge(
+    outputs: &[PathBuf],
+    output: &Path,
+    format: Option<OutputFormat>,
+) -> anyhow::Result<()> {
+    let format = format.unwrap_or_else(|| OutputFormat::from_path(output));
+    let merged = crate::score::shard::merge(outputs, output, format)?;
+    eprintln!(
+        "merged {} shards: lines 1-{}, each answered once, into {}",
+        merged.shards,
+        merged.lines,
+        output.display()
+    );
+    Ok(())
 }
 
 /// The scorer's configuration from its flags.
@@ -97,5 +154,6 @@ pub fn score_config(args: &ScoreArgs) -> ScoreConfig {
             let timeout = Duration::from_millis(crate::store::DEFAULT_TIMEOUT_MS);
             args.store_args.config(choice, timeout)
         }),
+        shard: args.shard,
     }
 }

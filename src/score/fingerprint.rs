@@ -29,6 +29,21 @@ pub struct InputFingerprint {
     pub max_line_bytes: u64,
     /// CSV only.
     pub max_record_lines: Option<u64>,
+    /// The shard this output answers (`--shard`), and the line it starts at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardSpan>,
+    /// The last line answered, once the run finished (shards only: what `merge` checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<u64>,
+}
+
+/// Where a shard's answers sit among the input's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpan {
+    pub index: u64,
+    pub count: u64,
+    /// The input line (record) the shard's first answer is for.
+    pub first_line: u64,
 }
 
 /// Reads the input's first [`HEAD_BYTES`] bytes (fewer at its end), to be hashed and then
@@ -66,7 +81,22 @@ impl InputFingerprint {
             delimiter: reading.delimiter.map(|d| d.name().to_string()),
             max_line_bytes: reading.max_line_bytes as u64,
             max_record_lines: csv.then_some(reading.max_record_lines),
+            shard: None,
+            done: None,
         }
+    }
+
+    /// The fingerprint recorded beside `output`.
+    pub fn read(output: &Path) -> anyhow::Result<InputFingerprint> {
+        let path = sidecar_path(output);
+        let json = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "reading {}, which records the input that {} answers",
+                path.display(),
+                output.display()
+            )
+        })?;
+        serde_json::from_str(&json).with_context(|| format!("reading {}", path.display()))
     }
 
     /// Records this fingerprint for `output` (written whole, then renamed into place).
@@ -103,7 +133,17 @@ impl InputFingerprint {
             ),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        let differences = self.differences(&recorded);
+        let mut differences = self.differences(&recorded);
+        if self.shard != recorded.shard {
+            let show = |s: Option<ShardSpan>| {
+                s.map_or("none".to_string(), |s| format!("{}/{}", s.index, s.count))
+            };
+            differences.push(format!(
+                "--shard {} then, {} now",
+                show(recorded.shard),
+                show(self.shard)
+            ));
+        }
         if differences.is_empty() {
             return Ok(());
         }
@@ -117,8 +157,9 @@ impl InputFingerprint {
         )
     }
 
-    /// What differs, "then" being the recorded fingerprint and "now" this one.
-    fn differences(&self, then: &InputFingerprint) -> Vec<String> {
+    /// What differs in the input and how it is read, "then" being the recorded fingerprint
+    /// and "now" this one.
+    pub fn differences(&self, then: &InputFingerprint) -> Vec<String> {
         let mut out = Vec::new();
         let mut differ = |what: &str, then: String, now: String| {
             if then != now {

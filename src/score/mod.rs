@@ -20,6 +20,7 @@ pub mod lines;
 pub mod output;
 pub mod resume;
 pub mod same_file;
+pub mod shard;
 pub mod summary;
 
 use crate::model::batching::for_each_batch;
@@ -83,6 +84,8 @@ pub struct ScoreConfig {
     pub batch_size: usize,
     /// Record every decision in this store, and decide with the authors' histories it holds.
     pub store: Option<crate::store::StoreConfig>,
+    /// Answer only this shard's records ([`shard`]).
+    pub shard: Option<shard::Shard>,
 }
 
 /// A record read and tokenised, or why it could not be.
@@ -133,12 +136,10 @@ pub fn command(
     // Everything that can refuse the run does so before the model is loaded, and before
     // anything is opened for writing.
     same_file::refuse_output_that_is_input(&args.input, &args.output)?;
-    let prefix = if stdout {
-        anyhow::ensure!(!args.resume, "--resume needs an output file, not stdout");
-        None
-    } else {
-        existing_output(&args.output, output_format, args.resume, args.overwrite)?
-    };
+    anyhow::ensure!(
+        !(stdout && args.resume),
+        "--resume needs an output file, not stdout"
+    );
     let reading_input = || format!("reading {}", args.input.display());
     let (mut raw, input_bytes): (Box<dyn Read + Send>, Option<u64>) = if stdin {
         (Box::new(std::io::stdin()), None)
@@ -165,15 +166,28 @@ pub fn command(
     };
     let input = std::io::Cursor::new(head.clone()).chain(raw);
     let input = Box::new(std::io::BufReader::with_capacity(1 << 20, input));
-    let mut reader = open_reader(input, &reading, &columns).with_context(reading_input)?;
+    let reader = open_reader(input, &reading, &columns).with_context(reading_input)?;
     let reading = Reading {
         delimiter: reader.delimiter(),
         ..reading
     };
-    let fingerprint = InputFingerprint::new(&args.input, input_bytes, &head, &reading);
-    if prefix.is_some() {
-        fingerprint.check(&args.output)?;
-    }
+    let (mut reader, span) =
+        shard::place(reader, args.shard, input_bytes.filter(|_| !stdin), stdout)
+            .with_context(reading_input)?;
+    // Lines before the shard's (0 without --shard).
+    let before = span.map_or(0, |s| s.first_line - 1);
+    let mut fingerprint = InputFingerprint::new(&args.input, input_bytes, &head, &reading);
+    fingerprint.shard = span;
+    let prefix = if stdout {
+        None
+    } else {
+        existing_output(
+            &args.output,
+            output_format,
+            (args.resume, args.overwrite),
+            (&fingerprint, before),
+        )?
+    };
     let answered = prefix.map_or(0, |p| p.answered);
     let skipped = reader.skip(answered)?;
     if skipped < answered {
@@ -203,7 +217,13 @@ pub fn command(
     let progress = std::io::stderr()
         .is_terminal()
         .then(|| progress_bar(input_bytes, reader.offset()));
-    let writer = OrderedWriter::new(out, output_format, write_header, answered + 1, progress)?;
+    let writer = OrderedWriter::new(
+        out,
+        output_format,
+        write_header,
+        before + answered + 1,
+        progress,
+    )?;
 
     let run_start = Instant::now();
     let ran = run_threads(
@@ -217,12 +237,13 @@ pub fn command(
     let summary = Summary {
         tally: ran.tally,
         resumed_after: answered,
+        first_line: before + 1,
         load_secs,
         run_secs: run_start.elapsed().as_secs_f64(),
         stored: audit.as_ref().map(Audit::tally),
     };
     eprintln!("{summary}");
-    let last_answered = answered + summary.tally.lines;
+    let last_answered = before + answered + summary.tally.lines;
     if let Some(audit) = audit {
         audit.close();
     }
@@ -233,7 +254,10 @@ pub fn command(
         } else {
             "; --resume goes on from there"
         };
-        format!("{output_name} answers lines 1-{last_answered}{resume}")
+        format!(
+            "{output_name} answers lines {}-{last_answered}{resume}",
+            before + 1
+        )
     })?;
     ran.read.with_context(|| {
         format!(
@@ -241,6 +265,11 @@ pub fn command(
             args.input.display()
         )
     })?;
+    if span.is_some() {
+        // Finished: what `merge` checks before joining the shards.
+        fingerprint.done = Some(last_answered);
+        fingerprint.write(&args.output)?;
+    }
     if args.strict && summary.tally.errors() > 0 {
         eprintln!(
             "--strict: {} records could not be decided",
@@ -257,8 +286,8 @@ pub fn command(
 fn existing_output(
     path: &Path,
     format: OutputFormat,
-    resume: bool,
-    overwrite: bool,
+    (resume, overwrite): (bool, bool),
+    (fingerprint, lines_before): (&InputFingerprint, u64),
 ) -> anyhow::Result<Option<CleanPrefix>> {
     let exists_with_content = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
     if !exists_with_content || overwrite {
@@ -270,7 +299,9 @@ fn existing_output(
             path.display()
         );
     }
-    resume::clean_prefix(path, format).map(Some)
+    // The input first: answers of another input (or shard) are named as such.
+    fingerprint.check(path)?;
+    resume::clean_prefix(path, format, lines_before).map(Some)
 }
 
 /// The reader for the input's format.

@@ -25,11 +25,16 @@ pub struct CleanPrefix {
     pub has_header: bool,
 }
 
-pub fn clean_prefix(path: &Path, format: OutputFormat) -> anyhow::Result<CleanPrefix> {
+/// `lines_before`: the input lines before the output's first answer (a shard's; 0 otherwise).
+pub fn clean_prefix(
+    path: &Path,
+    format: OutputFormat,
+    lines_before: u64,
+) -> anyhow::Result<CleanPrefix> {
     let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
     match format {
-        OutputFormat::Jsonl => jsonl_prefix(file),
-        OutputFormat::Csv => csv_prefix(file),
+        OutputFormat::Jsonl => jsonl_prefix(file, lines_before),
+        OutputFormat::Csv => csv_prefix(file, lines_before),
     }
     .with_context(|| format!("resuming {}", path.display()))
 }
@@ -50,7 +55,7 @@ fn json_answer_is(bytes: &[u8], expected: u64) -> anyhow::Result<bool> {
     }
 }
 
-fn jsonl_prefix(mut file: File) -> anyhow::Result<CleanPrefix> {
+fn jsonl_prefix(mut file: File, lines_before: u64) -> anyhow::Result<CleanPrefix> {
     // Only the last answers need parsing: the ends of the last three lines are enough to cut
     // a torn line, including one torn right before its newline.
     let mut line_ends: VecDeque<u64> = VecDeque::from([0]);
@@ -82,7 +87,7 @@ fn jsonl_prefix(mut file: File) -> anyhow::Result<CleanPrefix> {
         let mut bytes = vec![0u8; (end - start) as usize];
         file.seek(SeekFrom::Start(start))?;
         file.read_exact(&mut bytes)?;
-        if json_answer_is(&bytes, lines)? {
+        if json_answer_is(&bytes, lines_before + lines)? {
             return Ok(CleanPrefix {
                 answered: lines,
                 bytes: end,
@@ -111,7 +116,7 @@ struct CsvRecord {
     line: Option<u64>,
 }
 
-fn csv_prefix(mut file: File) -> anyhow::Result<CleanPrefix> {
+fn csv_prefix(mut file: File, lines_before: u64) -> anyhow::Result<CleanPrefix> {
     let len = file.metadata()?.len();
     let header = csv_header();
     let header_line = format!("{}\n", header.join(","));
@@ -185,14 +190,19 @@ fn csv_prefix(mut file: File) -> anyhow::Result<CleanPrefix> {
         }
     };
     if whole {
-        numbered(&last, records)?;
+        numbered(&last, lines_before + records)?;
         return Ok(CleanPrefix {
             answered: records,
             bytes: len,
             has_header: true,
         });
     }
-    numbered(&before_last.expect("the header or an answer"), records - 1)?;
+    if records > 1 {
+        numbered(
+            &before_last.expect("an answer before the torn one"),
+            lines_before + records - 1,
+        )?;
+    }
     Ok(CleanPrefix {
         answered: records - 1,
         bytes: last.start,

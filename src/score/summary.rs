@@ -45,6 +45,8 @@ pub struct Summary {
     pub tally: Tally,
     /// Lines already answered by an earlier run (`--resume`); this run started after them.
     pub resumed_after: u64,
+    /// The first line this output answers (a shard's; 1 otherwise).
+    pub first_line: u64,
     /// Seconds spent loading the model, before the first line was read.
     pub load_secs: f64,
     /// Seconds from the first line read to the last answer written.
@@ -83,14 +85,15 @@ impl fmt::Display for ErrorCode {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = &self.tally;
-        let first = self.resumed_after + 1;
-        let last = self.resumed_after + t.lines;
+        let first = self.first_line + self.resumed_after;
+        let last = first + t.lines - u64::from(t.lines > 0);
         writeln!(f, "tact score summary")?;
         if self.resumed_after > 0 {
             writeln!(
                 f,
-                "  resumed    lines 1-{} were already answered",
-                self.resumed_after
+                "  resumed    lines {}-{} were already answered",
+                self.first_line,
+                first - 1
             )?;
         }
         if t.lines == 0 {
