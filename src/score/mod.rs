@@ -171,9 +171,12 @@ pub fn command(
         delimiter: reader.delimiter(),
         ..reading
     };
-    let (mut reader, span) =
-        shard::place(reader, args.shard, input_bytes.filter(|_| !stdin), stdout)
-            .with_context(reading_input)?;
+    let (mut reader, span) = shard::place(
+        reader,
+        (args.shard, &args.input),
+        input_bytes.filter(|_| !stdin),
+        stdout,
+    )?;
     // Lines before the shard's (0 without --shard).
     let before = span.map_or(0, |s| s.first_line - 1);
     let mut fingerprint = InputFingerprint::new(&args.input, input_bytes, &head, &reading);

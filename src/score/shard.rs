@@ -79,7 +79,7 @@ impl std::fmt::Display for Shard {
 /// `merge` reads where it stands.
 pub fn place(
     reader: Box<dyn RecordReader>,
-    shard: Option<Shard>,
+    (shard, input): (Option<Shard>, &Path),
     input_bytes: Option<u64>,
     stdout: bool,
 ) -> anyhow::Result<(Box<dyn RecordReader>, Option<ShardSpan>)> {
@@ -93,7 +93,12 @@ pub fn place(
         !stdout,
         "--shard needs an output file: `tact score merge` reads where each shard stands beside it"
     );
-    let (reader, span) = enter(reader, shard, size)?;
+    let (reader, span) = enter(reader, shard, size).with_context(|| {
+        format!(
+            "reading the records of {} before shard {shard}",
+            input.display()
+        )
+    })?;
     Ok((reader, Some(span)))
 }
 
