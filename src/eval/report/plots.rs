@@ -307,3 +307,75 @@ fn automation(title: &str, series: &[Series<Curve>]) -> Result<String, ReportErr
     }
     Ok(svg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::report::{figures, made_up, outcomes, ReportOptions};
+
+    #[test]
+    fn every_image_is_a_well_formed_svg_with_its_title_and_numbers() {
+        let records = made_up::records(40);
+        let scored = made_up::scored(&records);
+        let rows = made_up::decided(&scored);
+        let model = outcomes(&scored, &rows);
+        let options = ReportOptions {
+            seed: 1,
+            resamples: 10,
+            texts: true,
+        };
+        let f = figures(&model, Some(&model), &options).unwrap();
+        let images = all(&f).unwrap();
+        // Per model: intent and action for all, en, ro; shared: 3 reliability, 3 automation.
+        assert_eq!(images.len(), 2 * 2 * 3 + 3 + 3);
+        for (name, svg) in &images {
+            let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(doc.root_element().tag_name().name(), "svg", "{name}");
+            let texts: Vec<&str> = doc
+                .descendants()
+                .filter(|n| n.has_tag_name("text"))
+                .filter_map(|n| n.text().map(str::trim))
+                .collect();
+            let drawn = doc
+                .descendants()
+                .filter(|n| n.has_tag_name("rect") || n.has_tag_name("polyline"))
+                .count();
+            assert!(drawn > 3, "{name} draws nothing");
+            let label = if name.contains("intent-confusion") {
+                "complaint"
+            } else if name.contains("action-confusion") {
+                "resolve"
+            } else {
+                "model"
+            };
+            assert!(texts.contains(&label), "{name}: {texts:?}");
+        }
+        let automation = &images
+            .iter()
+            .find(|(n, _)| n == "automation-all.svg")
+            .unwrap()
+            .1;
+        let policy = &f.model.automation["all"].policy;
+        let note = format!(
+            "coverage {:.1}% at 95% accuracy",
+            policy.coverage_at_95 * 100.0
+        );
+        assert!(automation.contains(&note), "{note}");
+        let reliability = &images
+            .iter()
+            .find(|(n, _)| n == "reliability-intent.svg")
+            .unwrap()
+            .1;
+        let doc = roxmltree::Document::parse(reliability).unwrap();
+        let counted = doc
+            .descendants()
+            .any(|n| n.has_tag_name("text") && n.text().map(str::trim) == Some("40"));
+        assert!(counted, "the bin holding all 40 intents is counted");
+    }
+
+    #[test]
+    fn shades_run_from_white_to_blue() {
+        assert_eq!(shade(0.0), RGBColor(255, 255, 255));
+        assert_eq!(shade(1.0), RGBColor(40, 90, 170));
+    }
+}
