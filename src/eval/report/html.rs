@@ -13,7 +13,7 @@ use std::fmt::Write;
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1200px;color:#222}\
 h1{font-size:1.5em}h2{margin-top:1.6em;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;vertical-align:top}\
-th{background:#f3f3f3;text-align:left}td.n{text-align:right}.ci{color:#666;font-size:.85em}\
+th{background:#f3f3f3;text-align:left}td.n{text-align:right}.ci{color:#666;font-size:.85em;white-space:nowrap}\
 .cmp{font-size:.85em;color:#444;margin-top:2px}.outside{color:#b30000;font-weight:bold}\
 .imgs{display:flex;flex-wrap:wrap;gap:8px}.imgs img{border:1px solid #eee;max-width:100%}\
 .note{color:#555;font-size:.9em}ul.ex{margin:0;padding-left:18px;font-size:.9em}";

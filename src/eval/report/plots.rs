@@ -187,6 +187,8 @@ fn reliability(title: &str, series: &[Series<Vec<ReliabilityBin>>]) -> Result<St
             .build_cartesian_2d(0f64..1f64, 0f64..1.05f64)?;
         chart
             .configure_mesh()
+            // No fine grid: the SVG stays small and the curves readable.
+            .light_line_style(TRANSPARENT)
             .x_desc("confidence (bin mean)")
             .y_desc("accuracy")
             .draw()?;
@@ -252,6 +254,8 @@ fn automation(title: &str, series: &[Series<Curve>]) -> Result<String, ReportErr
             .build_cartesian_2d(0f64..1.02f64, floor..1.005f64)?;
         chart
             .configure_mesh()
+            // No fine grid: the SVG stays small and the curves readable.
+            .light_line_style(TRANSPARENT)
             .x_desc("share decided without review")
             .y_desc("accuracy of those decisions")
             .draw()?;
@@ -263,6 +267,15 @@ fn automation(title: &str, series: &[Series<Curve>]) -> Result<String, ReportErr
                 BLACK.mix(0.35).into(),
             );
             chart.draw_series(line)?;
+            let style = (FONT, 10)
+                .into_font()
+                .color(&BLACK.mix(0.6))
+                .pos(Pos::new(HPos::Left, VPos::Bottom));
+            chart.draw_series([Text::new(
+                format!("{:.0}%", target * 100.0),
+                (0.005, target),
+                style,
+            )])?;
         }
         for (k, s) in series.iter().enumerate() {
             let colour = s.colour;
