@@ -230,7 +230,7 @@ pub fn figures(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::report::{made_up, outcomes, Pick};
+    use crate::eval::report::{made_up, Pick};
 
     fn options(seed: u64) -> ReportOptions {
         ReportOptions {
@@ -240,14 +240,18 @@ mod tests {
         }
     }
 
+    /// Every record of `outcomes`, as one group.
+    fn everything(outcomes: &[Outcome]) -> Vec<usize> {
+        (0..outcomes.len()).collect()
+    }
+
     #[test]
     fn the_same_seed_gives_the_same_intervals_and_another_seed_others() {
-        let records = made_up::records(60);
-        let scored = made_up::scored(&records);
-        let rows = made_up::decided(&scored);
-        let outcomes = outcomes(&scored, &rows);
-        let group: Vec<usize> = (0..outcomes.len()).collect();
-        let run = |seed| figures(&outcomes, None, &group, "all", &options(seed));
+        let run = |seed| {
+            made_up::with_outcomes(60, |o| {
+                figures(o, None, &everything(o), "all", &options(seed))
+            })
+        };
         let first = run(7);
         assert_eq!(first, run(7));
         assert_ne!(first, run(8));
@@ -256,7 +260,7 @@ mod tests {
             let e = f.estimate;
             assert!(e.low <= e.value && e.value <= e.high, "{e:?}");
         }
-        // Three wrong in twelve: a real spread, not a point.
+        // One sentiment in four wrong: a real spread, not a point.
         let sentiment = first["sentiment_accuracy"].estimate;
         assert!(
             sentiment.low < 0.75 && sentiment.high > 0.75,
@@ -266,20 +270,17 @@ mod tests {
 
     #[test]
     fn a_model_compared_with_itself_differs_by_nothing() {
-        let records = made_up::records(60);
-        let scored = made_up::scored(&records);
-        let rows = made_up::decided(&scored);
-        let outcomes = outcomes(&scored, &rows);
-        let group: Vec<usize> = (0..outcomes.len()).collect();
-        let figures = figures(&outcomes, Some(&outcomes), &group, "all", &options(3));
+        let figures = made_up::with_outcomes(60, |o| {
+            figures(o, Some(o), &everything(o), "all", &options(3))
+        });
+        let zero = Estimate {
+            value: 0.0,
+            low: 0.0,
+            high: 0.0,
+        };
         for f in figures.values() {
             let c = f.comparison.expect("compared");
             assert_eq!(c.baseline, f.estimate);
-            let zero = Estimate {
-                value: 0.0,
-                low: 0.0,
-                high: 0.0,
-            };
             assert_eq!(c.difference, zero);
             assert!(!c.excludes_zero);
         }
@@ -287,23 +288,26 @@ mod tests {
 
     #[test]
     fn a_worse_baseline_differs_outside_the_interval() {
-        let records = made_up::records(200);
-        let scored = made_up::scored(&records);
-        let rows = made_up::decided(&scored);
-        let model = outcomes(&scored, &rows);
-        // The baseline gets every sentiment wrong that the model gets right.
-        let baseline: Vec<Outcome> = outcomes(&scored, &rows)
-            .into_iter()
-            .map(|mut o| {
-                o.sentiment = o.sentiment.map(|p| Pick {
-                    predicted: (p.predicted + 1) % 3,
-                    ..p
-                });
-                o
-            })
-            .collect();
-        let group: Vec<usize> = (0..model.len()).collect();
-        let figures = figures(&model, Some(&baseline), &group, "all", &options(3));
+        let figures = made_up::with_outcomes(200, |model| {
+            // The baseline gets every sentiment wrong that the model gets right.
+            let baseline: Vec<Outcome> = model
+                .iter()
+                .map(|o| Outcome {
+                    sentiment: o.sentiment.map(|p| Pick {
+                        predicted: (p.predicted + 1) % 3,
+                        ..p
+                    }),
+                    ..o.clone()
+                })
+                .collect();
+            figures(
+                model,
+                Some(&baseline),
+                &everything(model),
+                "all",
+                &options(3),
+            )
+        });
         let sentiment = figures["sentiment_accuracy"].comparison.unwrap();
         assert!(sentiment.excludes_zero);
         assert_eq!(sentiment.difference.value, 0.75 - 0.0);

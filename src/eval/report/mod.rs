@@ -44,6 +44,7 @@ impl Pick {
 }
 
 /// What one labelled record came to under one model: each labelled task's prediction.
+#[derive(Clone)]
 pub struct Outcome<'a> {
     pub record: &'a Record,
     pub intent: Option<Pick>,
@@ -401,6 +402,7 @@ pub(crate) mod made_up {
     use crate::comment::Scores;
     use crate::data::{parse_record, Record};
     use crate::eval::decisions::DecisionRow;
+    use crate::eval::report::{Figures, Outcome, ReportOptions};
     use crate::eval::{evaluate, Scored};
     use crate::playbook::{Playbook, Policy};
 
@@ -458,6 +460,22 @@ pub(crate) mod made_up {
     pub fn decided(scored: &[Scored]) -> Vec<DecisionRow> {
         evaluate(scored, 0, &Playbook::new(Policy::default_policy()), 1.0).1
     }
+
+    /// `test` run on the outcomes of `n` made-up records.
+    pub fn with_outcomes<T>(n: usize, test: impl FnOnce(&[Outcome]) -> T) -> T {
+        let records = records(n);
+        let scored = scored(&records);
+        let rows = decided(&scored);
+        test(&super::outcomes(&scored, &rows))
+    }
+
+    /// The report's figures for `n` made-up records; `compared`: with the model as its own
+    /// baseline.
+    pub fn figures(n: usize, compared: bool, options: &ReportOptions) -> Figures {
+        with_outcomes(n, |o| {
+            super::figures(o, compared.then_some(o), options).unwrap()
+        })
+    }
 }
 
 #[cfg(test)]
@@ -487,15 +505,11 @@ mod tests {
 
     #[test]
     fn figures_cover_languages_sources_and_both_tasks() {
-        let records = made_up::records(40);
-        let scored = made_up::scored(&records);
-        let rows = made_up::decided(&scored);
-        let outcomes = outcomes(&scored, &rows);
-        let f = figures(&outcomes, None, &options(true)).unwrap();
+        let f = made_up::figures(40, false, &options(true));
         assert_eq!(f.summary.keys().collect::<Vec<_>>(), ["all", "en", "ro"]);
         assert_eq!(f.by_source.len(), 3);
         assert_eq!(f.summary["all"].records, 40);
-        // 10 of 40 intents wrong: macro-F1 below 1, sentiment accuracy exactly 0.75.
+        // 10 of 40 intents and sentiments wrong.
         let sentiment = f.summary["all"].metrics["sentiment_accuracy"].estimate;
         assert_eq!(sentiment.value, 0.75);
         let intent = &f.model.intent_confusion["all"];
@@ -518,10 +532,7 @@ mod tests {
 
     #[test]
     fn without_texts_no_example_is_kept() {
-        let records = made_up::records(40);
-        let scored = made_up::scored(&records);
-        let rows = made_up::decided(&scored);
-        let f = figures(&outcomes(&scored, &rows), None, &options(false)).unwrap();
+        let f = made_up::figures(40, false, &options(false));
         assert!(!f.worst_confusions.is_empty());
         assert!(f.worst_confusions.iter().all(|c| c.examples.is_empty()));
         assert!(!serde_json::to_string(&f).unwrap().contains("secret text"));
@@ -542,11 +553,9 @@ mod tests {
 
     #[test]
     fn a_baseline_on_other_records_is_refused() {
-        let records = made_up::records(8);
-        let scored = made_up::scored(&records);
-        let rows = made_up::decided(&scored);
-        let all = outcomes(&scored, &rows);
-        let err = figures(&all, Some(&all[..5]), &options(true)).unwrap_err();
+        let err = made_up::with_outcomes(8, |all| {
+            figures(all, Some(&all[..5]), &options(true)).unwrap_err()
+        });
         assert_eq!(
             err.to_string(),
             "the baseline was measured on 5 records, the model on 8"

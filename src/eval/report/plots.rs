@@ -10,6 +10,7 @@ use super::{
 };
 use crate::eval::ReliabilityBin;
 use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -92,6 +93,21 @@ fn of_both<'a, T>(
     series
 }
 
+/// An SVG of `size` pixels on white, drawn by `draw`.
+fn svg(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), ReportError>,
+) -> Result<String, ReportError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
 /// White for an empty row share, deep blue for all of it.
 fn shade(share: f64) -> RGBColor {
     let fade = |full: f64| (255.0 - share * (255.0 - full)).round() as u8;
@@ -100,11 +116,8 @@ fn shade(share: f64) -> RGBColor {
 
 fn heatmap(title: &str, m: &Matrix) -> Result<String, ReportError> {
     let n = m.labels.len();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (560, 520)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg((560, 520), |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 16))
             .margin(10)
             .x_label_area_size(110)
@@ -169,17 +182,13 @@ fn heatmap(title: &str, m: &Matrix) -> Result<String, ReportError> {
             let (x, y) = chart.backend_coord(&(SegmentValue::CenterOf(i), SegmentValue::Exact(0)));
             root.draw(&Text::new(label.to_string(), (x, y + 9), downwards.clone()))?;
         }
-        root.present()?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 fn reliability(title: &str, series: &[Series<Vec<ReliabilityBin>>]) -> Result<String, ReportError> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (520, 420)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg((520, 420), |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 16))
             .margin(12)
             .x_label_area_size(40)
@@ -226,9 +235,8 @@ fn reliability(title: &str, series: &[Series<Vec<ReliabilityBin>>]) -> Result<St
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK.mix(0.3))
             .draw()?;
-        root.present()?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// The lowest accuracy shown: the curves' lowest point, rounded down to 0.05.
@@ -241,12 +249,9 @@ fn floor_of(series: &[Series<Curve>]) -> f64 {
 }
 
 fn automation(title: &str, series: &[Series<Curve>]) -> Result<String, ReportError> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (560, 440)).into_drawing_area();
-        root.fill(&WHITE)?;
+    svg((560, 440), |root| {
         let floor = floor_of(series);
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 16))
             .margin(12)
             .x_label_area_size(40)
@@ -316,28 +321,23 @@ fn automation(title: &str, series: &[Series<Curve>]) -> Result<String, ReportErr
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK.mix(0.3))
             .draw()?;
-        root.present()?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::report::{figures, made_up, outcomes, ReportOptions};
+    use crate::eval::report::{made_up, ReportOptions};
 
     #[test]
     fn every_image_is_a_well_formed_svg_with_its_title_and_numbers() {
-        let records = made_up::records(40);
-        let scored = made_up::scored(&records);
-        let rows = made_up::decided(&scored);
-        let model = outcomes(&scored, &rows);
         let options = ReportOptions {
             seed: 1,
             resamples: 10,
             texts: true,
         };
-        let f = figures(&model, Some(&model), &options).unwrap();
+        let f = made_up::figures(40, true, &options);
         let images = all(&f).unwrap();
         // Per model: intent and action for all, en, ro; shared: 3 reliability, 3 automation.
         assert_eq!(images.len(), 2 * 2 * 3 + 3 + 3);
