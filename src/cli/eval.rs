@@ -44,8 +44,8 @@ pub struct EvalArgs {
     /// Decide with the raw rule confidences, ignoring the heads' decision calibration.
     #[arg(long, env = "TACT_EVAL_UNCALIBRATED")]
     pub uncalibrated: bool,
-    /// Also write an HTML report into this folder: index.html and its SVG images (see
-    /// docs/eval.md); with --json, the report's figures are printed under `report`.
+    /// Also write an HTML report into this folder: index.html and its SVG images (README,
+    /// "The evaluation report"); with --json, its figures are printed under `report`.
     #[arg(long, env = "TACT_EVAL_REPORT")]
     pub report: Option<PathBuf>,
     /// Keep every record text out of the report (the worst confusions show no examples).

@@ -7,7 +7,9 @@
 //! playbook, thread included, in the language tact detects (as serving does for a comment
 //! without `lang`); ECE measures calibration. Everything is also given per language (and per
 //! source where sources differ in what a label means). The decisions' own figures (automation
-//! curve, confidence calibration, per-action precision and recall) are in [`decisions`].
+//! curve, confidence calibration, per-action precision and recall) are in [`decisions`]; the
+//! HTML report of `--report` (bootstrap intervals, plots, a baseline beside the model) in
+//! [`report`].
 
 pub mod decisions;
 pub mod report;
