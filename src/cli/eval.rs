@@ -44,6 +44,23 @@ pub struct EvalArgs {
     /// Decide with the raw rule confidences, ignoring the heads' decision calibration.
     #[arg(long, env = "TACT_EVAL_UNCALIBRATED")]
     pub uncalibrated: bool,
+    /// Also write an HTML report into this folder: index.html and its SVG images (README,
+    /// "The evaluation report"); with --json, its figures are printed under `report`.
+    #[arg(long, env = "TACT_EVAL_REPORT")]
+    pub report: Option<PathBuf>,
+    /// Keep every record text out of the report (the worst confusions show no examples).
+    #[arg(long, env = "TACT_EVAL_NO_TEXTS", requires = "report")]
+    pub no_texts: bool,
+    /// Another models/ folder (heads and adapters, as --heads-dir takes it), measured on the
+    /// same records; the report puts its figures beside the model's, with the differences.
+    #[arg(long, env = "TACT_EVAL_BASELINE", requires = "report")]
+    pub baseline: Option<PathBuf>,
+    /// Seeds the report's bootstrap resamples (the same seed gives the same intervals).
+    #[arg(long, env = "TACT_EVAL_SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// Bootstrap resamples behind each of the report's intervals (at least 1).
+    #[arg(long, env = "TACT_EVAL_BOOTSTRAP", default_value_t = 1000, value_parser = super::flags::at_least_one)]
+    pub bootstrap: usize,
     #[command(flatten)]
     pub policy: PolicyArgs,
     #[command(flatten)]
@@ -141,24 +158,86 @@ fn score(
     Ok((scores, start.elapsed().as_secs_f64()))
 }
 
-pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
-    // The cheap checks first: a bad policy or nothing to measure is said before the model loads.
-    let playbook = args.policy.load()?;
-    let (records, skipped) = read(&args.records, args.split).context("nothing to measure")?;
-    let classifier = args.model.load()?;
+/// The model of `model` (its heads' decision calibration unless `--uncalibrated`): the
+/// records' scores, the seconds scoring took, and `playbook` calibrated for those heads.
+/// The model is dropped before returning, so a baseline is never loaded beside it.
+fn run_model(
+    args: &EvalArgs,
+    model: &super::ModelArgs,
+    records: &[Record],
+    playbook: &Playbook,
+) -> anyhow::Result<(Vec<crate::comment::Scores>, f64, Playbook)> {
+    let classifier = model.load()?;
     let calibration = if args.uncalibrated {
         None
     } else {
         crate::pipeline::decision_calibration(&classifier.heads)?
     };
-    let playbook = playbook.calibrated(calibration);
-    let (scores, seconds) = score(&args.records, &records, &classifier, args.model.batch_size)?;
-    let scored: Vec<Scored> = records
+    let (scores, seconds) = score(&args.records, records, &classifier, model.batch_size)?;
+    Ok((scores, seconds, playbook.clone().calibrated(calibration)))
+}
+
+fn zip_scores<'a>(records: &'a [Record], scores: Vec<crate::comment::Scores>) -> Vec<Scored<'a>> {
+    records
         .iter()
         .zip(scores)
         .map(|(record, scores)| Scored { record, scores })
-        .collect();
-    let (report, rows) = crate::eval::evaluate(&scored, skipped, &playbook, seconds);
+        .collect()
+}
+
+/// The report's figures for `scored` (and the baseline's models/ folder, measured on the same
+/// records), written into `dir`.
+fn report(
+    args: &EvalArgs,
+    dir: &Path,
+    scored: &[Scored],
+    rows: &[crate::eval::decisions::DecisionRow],
+    records: &[Record],
+    playbook: &Playbook,
+) -> anyhow::Result<crate::eval::report::Figures> {
+    use crate::eval::report;
+    let baseline = match &args.baseline {
+        Some(heads) => {
+            let mut model = args.model.clone();
+            model.heads_dir = Some(heads.clone());
+            let (scores, _, playbook) = run_model(args, &model, records, playbook)
+                .with_context(|| format!("measuring the baseline {}", heads.display()))?;
+            let scored = zip_scores(records, scores);
+            let rows = crate::eval::evaluate(&scored, 0, &playbook, 0.0).1;
+            Some((scored, rows))
+        }
+        None => None,
+    };
+    let baseline_outcomes = baseline.as_ref().map(|(s, r)| report::outcomes(s, r));
+    let options = report::ReportOptions {
+        seed: args.seed,
+        resamples: args.bootstrap,
+        texts: !args.no_texts,
+    };
+    let figures = report::figures(
+        &report::outcomes(scored, rows),
+        baseline_outcomes.as_deref(),
+        &options,
+    )?;
+    report::write(dir, &figures).with_context(|| format!("--report {}", dir.display()))?;
+    eprintln!("report written to {}", dir.join("index.html").display());
+    Ok(figures)
+}
+
+pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
+    // The cheap checks first: a bad policy or nothing to measure is said before the model loads.
+    let playbook = args.policy.load()?;
+    let (records, skipped) = read(&args.records, args.split).context("nothing to measure")?;
+    if let Some(dir) = &args.baseline {
+        anyhow::ensure!(
+            dir.join("heads.json").is_file(),
+            "--baseline {}: no heads.json there (give a models/ folder, as --heads-dir takes it)",
+            dir.display()
+        );
+    }
+    let (scores, seconds, playbook) = run_model(args, &args.model, &records, &playbook)?;
+    let scored = zip_scores(&records, scores);
+    let (mut measured, rows) = crate::eval::evaluate(&scored, skipped, &playbook, seconds);
     if let Some(path) = &args.decisions {
         let mut out = std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -169,10 +248,13 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         }
         out.flush()?;
     }
+    if let Some(dir) = &args.report {
+        measured.report = Some(report(args, dir, &scored, &rows, &records, &playbook)?);
+    }
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        println!("{}", serde_json::to_string(&measured)?);
     } else {
-        report.print_tables();
+        measured.print_tables();
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -25,7 +25,7 @@ pub struct DecisionRow {
 }
 
 impl DecisionRow {
-    fn right(&self) -> bool {
+    pub fn right(&self) -> bool {
         self.gold == self.decision.action
     }
 }
@@ -110,7 +110,7 @@ pub fn coverage_at(rows: &[&DecisionRow], target: f64) -> f64 {
     ratio(best as f64, rows.len() as f64)
 }
 
-fn automation(rows: &[&DecisionRow]) -> Automation {
+pub(super) fn automation(rows: &[&DecisionRow]) -> Automation {
     let (reviewed, automated): (Vec<&DecisionRow>, Vec<&DecisionRow>) =
         rows.iter().partition(|r| r.decision.needs_review);
     Automation {

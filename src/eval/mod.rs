@@ -7,9 +7,12 @@
 //! playbook, thread included, in the language tact detects (as serving does for a comment
 //! without `lang`); ECE measures calibration. Everything is also given per language (and per
 //! source where sources differ in what a label means). The decisions' own figures (automation
-//! curve, confidence calibration, per-action precision and recall) are in [`decisions`].
+//! curve, confidence calibration, per-action precision and recall) are in [`decisions`]; the
+//! HTML report of `--report` (bootstrap intervals, plots, a baseline beside the model) in
+//! [`report`].
 
 pub mod decisions;
+pub mod report;
 
 use crate::comment::Scores;
 use crate::data::{intents_for_label, Record, CORPUS_LABELS};
@@ -80,6 +83,9 @@ pub struct EvalReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ece: Option<f64>,
     pub texts_per_second: f64,
+    /// The figures of `--report`, intervals and baseline comparison included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<report::Figures>,
 }
 
 fn class_metrics(pairs: &[(usize, usize)]) -> ClassMetrics {
@@ -144,35 +150,70 @@ pub fn roc_auc(items: &[(bool, f32)]) -> Option<f64> {
     Some((rank_sum - (pos * (pos + 1)) as f64 / 2.0) / (pos * neg) as f64)
 }
 
-fn binary_metrics(items: &[(bool, f32)]) -> BinaryMetrics {
+/// Precision, recall and F1 of "probability ≥ 0.5" against the labels.
+fn f1_at_half(items: &[(bool, f32)]) -> (f64, f64, f64) {
     let tp = items.iter().filter(|(y, p)| *y && *p >= 0.5).count() as f64;
     let fp = items.iter().filter(|(y, p)| !*y && *p >= 0.5).count() as f64;
-    let positives = items.iter().filter(|(y, _)| *y).count();
+    let positives = items.iter().filter(|(y, _)| *y).count() as f64;
     let precision = ratio(tp, tp + fp);
-    let recall = ratio(tp, positives as f64);
-    BinaryMetrics {
-        n: items.len(),
-        positives,
+    let recall = ratio(tp, positives);
+    (
         precision,
         recall,
-        f1: ratio(2.0 * precision * recall, precision + recall),
+        ratio(2.0 * precision * recall, precision + recall),
+    )
+}
+
+fn binary_metrics(items: &[(bool, f32)]) -> BinaryMetrics {
+    let (precision, recall, f1) = f1_at_half(items);
+    BinaryMetrics {
+        n: items.len(),
+        positives: items.iter().filter(|(y, _)| *y).count(),
+        precision,
+        recall,
+        f1,
         auc: roc_auc(items),
     }
 }
 
-/// Expected calibration error over (confidence, correct) pairs, 10 equal-width bins.
-pub fn ece(items: &[(f32, bool)]) -> f64 {
-    let mut bins = [(0.0f64, 0.0f64, 0usize); 10];
+/// One of ten equal-width confidence bins: how many predictions fell in it, their mean
+/// confidence and the share of them that was right.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReliabilityBin {
+    pub lower: f64,
+    pub upper: f64,
+    pub n: usize,
+    pub confidence: f64,
+    pub accuracy: f64,
+}
+
+/// (confidence, correct) pairs in ten equal-width bins (a confidence of 1 goes in the last).
+pub fn reliability(items: &[(f32, bool)]) -> Vec<ReliabilityBin> {
+    let mut sums = [(0.0f64, 0.0f64, 0usize); 10];
     for &(c, ok) in items {
         let b = ((c * 10.0) as usize).min(9);
-        bins[b].0 += c as f64;
-        bins[b].1 += ok as u8 as f64;
-        bins[b].2 += 1;
+        sums[b].0 += c as f64;
+        sums[b].1 += ok as u8 as f64;
+        sums[b].2 += 1;
     }
+    sums.iter()
+        .enumerate()
+        .map(|(i, &(confidence, right, n))| ReliabilityBin {
+            lower: i as f64 / 10.0,
+            upper: (i + 1) as f64 / 10.0,
+            n,
+            confidence: ratio(confidence, n as f64),
+            accuracy: ratio(right, n as f64),
+        })
+        .collect()
+}
+
+/// Expected calibration error over (confidence, correct) pairs, 10 equal-width bins.
+pub fn ece(items: &[(f32, bool)]) -> f64 {
     let n = items.len() as f64;
-    bins.iter()
-        .filter(|b| b.2 > 0)
-        .map(|(c, a, k)| (*k as f64 / n) * ((c - a) / *k as f64).abs())
+    reliability(items)
+        .iter()
+        .map(|b| ratio(b.n as f64, n) * (b.confidence - b.accuracy).abs())
         .sum()
 }
 
@@ -317,6 +358,7 @@ pub fn evaluate(
         language_detection: decisions::detection_section(&detected),
         ece: (!calibration.is_empty()).then(|| ece(&calibration)),
         texts_per_second: ratio(scored.len() as f64, seconds),
+        report: None,
     };
     (report, rows)
 }
