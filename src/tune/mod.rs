@@ -58,6 +58,8 @@ pub struct TuneConfig {
     pub corpus_label_weight: f32,
     pub seed: u64,
     pub threads: usize,
+    /// The int8 kernels' instruction set.
+    pub cpu_tier: crate::model::CpuTier,
     pub checkpoint_minutes: f64,
     /// Epochs of the final heads' refit on the merged encoder's vectors.
     pub head_epochs: usize,
@@ -269,6 +271,7 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             format: WeightFormat::Int8,
             max_tokens: cfg.max_train_tokens,
             threads: cfg.threads,
+            cpu_tier: cfg.cpu_tier,
             adapters: None,
         },
     )?;
@@ -462,6 +465,7 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             format: WeightFormat::Int8,
             max_tokens: crate::classify::DEFAULT_MAX_TOKENS,
             threads: cfg.threads,
+            cpu_tier: cfg.cpu_tier,
             adapters: Some(adapters.clone()),
         },
     )?;
