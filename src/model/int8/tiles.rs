@@ -1,4 +1,4 @@
-//! The integer core of [`super::gemm`]: exact int32 sums of u8 activations × s8 weights for a
+//! The integer core of the int8 matmul: exact int32 sums of u8 activations × s8 weights for a
 //! tile of up to six rows and one packed block of 64 columns, one kernel per [`CpuTier`].
 //!
 //! - AVX-512 VNNI: `vpdpbusd` on four 512-bit registers per row, the whole block at once.
