@@ -97,7 +97,7 @@ pub(super) fn integer_tile(
             strips!(vnni256_strip, 6, 2, a, rows, k, packed, weight_sum, tile)
         },
         // 3 rows × 2 registers: 6 accumulators, 2 weights, 2 |weights|, the row, the constants
-        // and the products (2 × 4, 1 × 8, 2 × 2 and 4 × 2 were no faster).
+        // and the products (2 × 4, 1 × 8, 2 × 2 and 4 × 2 were no faster beyond noise).
         #[cfg(target_arch = "x86_64")]
         CpuTier::Avx2 => unsafe { strips!(avx2_strip, 3, 2, a, rows, k, packed, weight_sum, tile) },
         _ => plain_tile(&a[..rows * k], k, packed, tile),
