@@ -412,7 +412,7 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             epoch + 1,
             smoothed.unwrap_or(value)
         ));
-        if bar.is_hidden() && (progress.step % 50 == 0 || progress.step == total) {
+        if bar.is_hidden() && (progress.step.is_multiple_of(50) || progress.step == total) {
             let eta = (total - progress.step) as f64 * cfg.batch_size as f64 / rate.max(1e-9);
             eprintln!(
                 "step {}/{total} epoch {} loss {:.4} {rate:.0} texts/s eta {:.0} min",
@@ -422,13 +422,13 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
                 eta / 60.0
             );
         }
-        if progress.step % steps_per_epoch == 0 {
+        if progress.step.is_multiple_of(steps_per_epoch) {
             let l = calib_pass(&upper, &nets, &states, &records, &calib_idx, cfg.batch_size)?;
             bar.suspend(|| eprintln!("epoch {}: calibration loss {l:.4}", epoch + 1));
             progress.epoch_losses.push(l);
             checkpoint.save_epoch(&opt, epoch + 1)?;
         }
-        if progress.step % steps_per_epoch == 0
+        if progress.step.is_multiple_of(steps_per_epoch)
             || last_save.elapsed().as_secs_f64() >= cfg.checkpoint_minutes * 60.0
         {
             let mut p = progress.clone();

@@ -38,7 +38,7 @@ impl Int8Linear {
     /// Quantises `weight` (`[outputs][inputs]`, row-major as in PyTorch) per output column.
     pub fn new(weight: &[f32], bias: Vec<f32>, outputs: usize, inputs: usize) -> Self {
         assert!(
-            outputs % BLOCK_COLS == 0 && inputs % 4 == 0,
+            outputs.is_multiple_of(BLOCK_COLS) && inputs.is_multiple_of(4),
             "layer {outputs}×{inputs} is not a multiple of {BLOCK_COLS}×4"
         );
         assert_eq!(weight.len(), outputs * inputs);

@@ -105,9 +105,9 @@ impl Int8Bert {
         let block = Int8Linear::BLOCK_COLS;
         if s.heads == 0
             || h % s.heads != 0
-            || (h / s.heads) % TILE_COLS != 0
-            || h % block != 0
-            || ff % block != 0
+            || !(h / s.heads).is_multiple_of(TILE_COLS)
+            || !h.is_multiple_of(block)
+            || !ff.is_multiple_of(block)
         {
             return Err(ModelError::Config(format!(
                 "the int8 encoder needs a head size that is a multiple of {TILE_COLS} and layer \

@@ -13,13 +13,17 @@
 macro_rules! simd_twin {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
         $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
         $vis fn $name(tier: $crate::model::cpu_tier::CpuTier, $($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
             unsafe fn avx512($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
             unsafe fn avx2($($arg: $ty),*) $body
+            #[allow(clippy::too_many_arguments)]
             fn plain($($arg: $ty),*) $body
             use $crate::model::cpu_tier::CpuTier;
             match tier.usable() {
@@ -49,7 +53,7 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 5.0e-1;
     let y = p * r * r + r + 1.0;
     // 2ⁿ built from its exponent bits; n + 127 (1..=254) is read off the low mantissa bits of
     // n + 127 + 2²³ because a float → int cast does not vectorise.

@@ -80,7 +80,7 @@ pub(super) fn integer_tile(
 ) {
     assert!(
         (1..=TILE_ROWS).contains(&rows)
-            && k % 4 == 0
+            && k.is_multiple_of(4)
             && a.len() >= rows * k
             && packed.len() >= k / 4 * BLOCK_STEP
             && weight_sum.len() >= BLOCK_COLS
