@@ -115,21 +115,26 @@ fn int8_vectors_follow_the_f32_encoder_on_brand_comments() {
     assert!(worst.0 >= 0.99, "cosine {} for {:?}", worst.0, worst.1);
 }
 
+/// Loads the int8 encoder on `tier`'s kernels and `threads` threads.
+fn load_int8(tier: CpuTier, threads: usize) -> Result<Encoder, tact::model::ModelError> {
+    let f = common::files();
+    let config = tact::model::EncoderConfig {
+        format: WeightFormat::Int8,
+        max_tokens: 512,
+        threads,
+        cpu_tier: tier,
+        adapters: None,
+    };
+    Encoder::load(&f.weights, &f.tokenizer, &config)
+}
+
 /// The int8 encoder on `tier`'s kernels, or `None` (said on stderr) where this CPU lacks them.
 fn int8_on(tier: CpuTier) -> Option<Encoder> {
     if !tier.is_available() {
         eprintln!("SKIPPED: this CPU cannot run the {tier} kernels, so they are not tested");
         return None;
     }
-    let f = common::files();
-    let config = tact::model::EncoderConfig {
-        format: WeightFormat::Int8,
-        max_tokens: 512,
-        threads: 0,
-        cpu_tier: tier,
-        adapters: None,
-    };
-    Some(Encoder::load(&f.weights, &f.tokenizer, &config).unwrap())
+    Some(load_int8(tier, 0).unwrap())
 }
 
 #[test]
@@ -181,35 +186,13 @@ fn a_tier_this_cpu_lacks_is_refused_at_load() {
         eprintln!("SKIPPED: this CPU has every tier, so none can be refused");
         return;
     };
-    let f = common::files();
-    let config = tact::model::EncoderConfig {
-        format: WeightFormat::Int8,
-        max_tokens: 512,
-        threads: 0,
-        cpu_tier: missing,
-        adapters: None,
-    };
-    let err = Encoder::load(&f.weights, &f.tokenizer, &config)
-        .err()
-        .unwrap();
+    let err = load_int8(missing, 0).err().unwrap();
     assert!(err.to_string().contains("cannot run"), "{err}");
 }
 
 #[test]
 fn int8_gives_the_same_vectors_on_any_thread_count() {
-    let f = common::files();
-    let one = Encoder::load(
-        &f.weights,
-        &f.tokenizer,
-        &tact::model::EncoderConfig {
-            format: WeightFormat::Int8,
-            max_tokens: 512,
-            threads: 1,
-            cpu_tier: CpuTier::detect(),
-            adapters: None,
-        },
-    )
-    .unwrap();
+    let one = load_int8(CpuTier::detect(), 1).unwrap();
     assert_eq!(one.threads(), 1);
     let texts = brand_sample();
     let texts: Vec<&str> = texts.iter().take(40).map(String::as_str).collect();
