@@ -46,6 +46,7 @@ fn main() {
             .unwrap_or_else(fetch::default_model_dir),
         heads_dir: None,
         weight_format: WeightFormat::best_for_this_cpu(),
+        cpu_tier: tact::model::CpuTier::detect(),
         max_tokens: DEFAULT_MAX_TOKENS,
         threads: 0,
     };

@@ -23,6 +23,10 @@ pub struct BenchReport {
     pub tokens: usize,
     pub batch: usize,
     pub weight_format: crate::model::WeightFormat,
+    /// The int8 kernels' instruction set (`None` on the candle paths).
+    pub cpu_tier: Option<crate::model::CpuTier>,
+    /// The best tier this CPU has, whatever runs.
+    pub cpu_best: crate::model::CpuTier,
     pub threads: usize,
     pub encoder_texts_per_s: f64,
     pub encoder_tokens_per_s: f64,
@@ -158,6 +162,8 @@ pub fn run(
         tokens,
         batch: cfg.batch,
         weight_format: c.encoder.format(),
+        cpu_tier: c.encoder.cpu_tier(),
+        cpu_best: crate::model::CpuTier::detect(),
         threads: c.encoder.threads(),
         encoder_texts_per_s: texts.len() as f64 / secs,
         encoder_tokens_per_s: tokens as f64 / secs,
@@ -173,9 +179,12 @@ pub fn run(
 
 impl BenchReport {
     pub fn print_table(&self) {
+        let kernels = self
+            .cpu_tier
+            .map_or("candle".into(), |t| format!("{t} kernels"));
         println!(
-            "corpus: {} texts, {} tokens; weights {:?}; {} threads",
-            self.texts, self.tokens, self.weight_format, self.threads
+            "corpus: {} texts, {} tokens; weights {}, {kernels} (CPU's best: {}); {} threads",
+            self.texts, self.tokens, self.weight_format, self.cpu_best, self.threads
         );
         println!("{:<34} {:>12}", "figure", "value");
         let rows = [

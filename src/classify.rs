@@ -8,7 +8,7 @@
 use crate::comment::Scores;
 use crate::model::batching::in_input_order;
 use crate::model::{
-    Encoder, EncoderConfig, Heads, ModelError, ModelFiles, TokenCut, Tokens, WeightFormat,
+    CpuTier, Encoder, EncoderConfig, Heads, ModelError, ModelFiles, TokenCut, Tokens, WeightFormat,
 };
 use std::path::PathBuf;
 
@@ -27,6 +27,8 @@ pub trait Backend {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncoderInfo {
     pub weight_format: WeightFormat,
+    /// The instruction set of the int8 kernels; `None` on the candle paths.
+    pub cpu_tier: Option<CpuTier>,
     /// Length of the sentence vectors.
     pub hidden_size: usize,
     /// Tokens per text; the rest of a longer text is cut.
@@ -41,6 +43,8 @@ pub struct ModelConfig {
     /// A directory with `heads.json` + `heads.safetensors`; `None` = the committed heads.
     pub heads_dir: Option<PathBuf>,
     pub weight_format: WeightFormat,
+    /// The int8 kernels' instruction set (this CPU must have it).
+    pub cpu_tier: CpuTier,
     /// Tokens per text (including `<s>`, `</s>` and the `query: ` prefix); the rest is cut.
     pub max_tokens: usize,
     /// Threads for the int8 encoder (0 = one per core).
@@ -80,6 +84,7 @@ impl Classifier {
                 format: config.weight_format,
                 max_tokens: config.max_tokens,
                 threads: config.threads,
+                cpu_tier: config.cpu_tier,
                 adapters: heads.adapters.clone(),
             },
         )?;
@@ -135,6 +140,7 @@ impl Backend for Classifier {
     fn encoder_info(&self) -> EncoderInfo {
         EncoderInfo {
             weight_format: self.encoder.format(),
+            cpu_tier: self.encoder.cpu_tier(),
             hidden_size: self.encoder.hidden_size(),
             max_tokens: self.encoder.max_tokens(),
         }

@@ -5,7 +5,7 @@ mod common;
 
 use common::{cosine, encoder};
 use serde::Deserialize;
-use tact::model::{Encoder, WeightFormat};
+use tact::model::{CpuTier, Encoder, WeightFormat};
 
 #[derive(Deserialize)]
 struct Fixture {
@@ -115,20 +115,84 @@ fn int8_vectors_follow_the_f32_encoder_on_brand_comments() {
     assert!(worst.0 >= 0.99, "cosine {} for {:?}", worst.0, worst.1);
 }
 
+/// Loads the int8 encoder on `tier`'s kernels and `threads` threads.
+fn load_int8(tier: CpuTier, threads: usize) -> Result<Encoder, tact::model::ModelError> {
+    let f = common::files();
+    let config = tact::model::EncoderConfig {
+        format: WeightFormat::Int8,
+        max_tokens: 512,
+        threads,
+        cpu_tier: tier,
+        adapters: None,
+    };
+    Encoder::load(&f.weights, &f.tokenizer, &config)
+}
+
+/// The int8 encoder on `tier`'s kernels, or `None` (said on stderr) where this CPU lacks them.
+fn int8_on(tier: CpuTier) -> Option<Encoder> {
+    if !tier.is_available() {
+        eprintln!("SKIPPED: this CPU cannot run the {tier} kernels, so they are not tested");
+        return None;
+    }
+    Some(load_int8(tier, 0).unwrap())
+}
+
+#[test]
+fn every_simd_tier_follows_the_f32_encoder_on_brand_comments() {
+    let texts = brand_sample();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let reference = encoder(WeightFormat::F32);
+    let want: Vec<Vec<f32>> = texts
+        .chunks(32)
+        .flat_map(|chunk| reference.embed(chunk).unwrap())
+        .collect();
+    for tier in [CpuTier::Avx512Vnni, CpuTier::AvxVnni, CpuTier::Avx2] {
+        let Some(fast) = int8_on(tier) else { continue };
+        assert_eq!(fast.cpu_tier(), Some(tier));
+        let got = texts
+            .chunks(32)
+            .flat_map(|chunk| fast.embed(chunk).unwrap());
+        let (worst, text) = got
+            .zip(&want)
+            .zip(&texts)
+            .map(|((g, w), t)| (cosine(&g, w), t))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap();
+        eprintln!(
+            "{tier}: min cosine to f32 {worst:.5} over {} texts",
+            texts.len()
+        );
+        assert!(worst >= 0.999, "{tier}: cosine {worst} for {text:?}");
+    }
+}
+
+#[test]
+fn the_eight_bit_tiers_give_the_same_vectors_bit_for_bit() {
+    // Same 8-bit activations, exact integer sums, f32 steps in the same order: the AVX-512,
+    // AVX-VNNI and plain kernels must agree to the bit (AVX2 quantises to 7 bits, so differs).
+    let texts: Vec<String> = fixture().sentences.into_iter().map(|r| r.text).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let plain = int8_on(CpuTier::Plain).unwrap().embed(&texts).unwrap();
+    for tier in [CpuTier::Avx512Vnni, CpuTier::AvxVnni] {
+        if let Some(fast) = int8_on(tier) {
+            assert_eq!(fast.embed(&texts).unwrap(), plain, "{tier} vs plain");
+        }
+    }
+}
+
+#[test]
+fn a_tier_this_cpu_lacks_is_refused_at_load() {
+    let Some(missing) = CpuTier::ALL.into_iter().find(|t| !t.is_available()) else {
+        eprintln!("SKIPPED: this CPU has every tier, so none can be refused");
+        return;
+    };
+    let err = load_int8(missing, 0).err().unwrap();
+    assert!(err.to_string().contains("cannot run"), "{err}");
+}
+
 #[test]
 fn int8_gives_the_same_vectors_on_any_thread_count() {
-    let f = common::files();
-    let one = Encoder::load(
-        &f.weights,
-        &f.tokenizer,
-        &tact::model::EncoderConfig {
-            format: WeightFormat::Int8,
-            max_tokens: 512,
-            threads: 1,
-            adapters: None,
-        },
-    )
-    .unwrap();
+    let one = load_int8(CpuTier::detect(), 1).unwrap();
     assert_eq!(one.threads(), 1);
     let texts = brand_sample();
     let texts: Vec<&str> = texts.iter().take(40).map(String::as_str).collect();

@@ -273,6 +273,16 @@ async fn info_reports_model_heads_labels_policy_and_limits() {
         tact::classify::DEFAULT_MAX_TOKENS
     );
     assert_eq!(info["model"]["hidden_size"], 384);
+    let int8 = info["model"]["weight_format"] == "int8";
+    let tier = tact::model::CpuTier::detect();
+    assert_eq!(
+        info["model"]["cpu_tier"],
+        if int8 {
+            json!(tier.name())
+        } else {
+            json!(null)
+        }
+    );
     assert_eq!(info["heads"]["embedding_dim"], 384);
     assert_eq!(info["labels"]["lang"], json!(["ro", "bg", "ru", "en"]));
     assert_eq!(info["labels"]["intent"].as_array().unwrap().len(), 9);

@@ -57,6 +57,7 @@ fn lora_merged_into_the_encoder_equals_the_unmerged_forward_pass() {
                 format,
                 max_tokens: 128,
                 threads: 0,
+                cpu_tier: tact::model::CpuTier::detect(),
                 adapters,
             },
         )
@@ -129,6 +130,7 @@ fn tiny_config(data: PathBuf, out: &Path, checkpoints: &Path) -> TuneConfig {
         corpus_label_weight: 0.5,
         seed: 5,
         threads: 0,
+        cpu_tier: tact::model::CpuTier::detect(),
         checkpoint_minutes: 60.0,
         head_epochs: 5,
         stop_after: None,

@@ -73,6 +73,7 @@ impl Backend for FakeBackend {
     fn encoder_info(&self) -> EncoderInfo {
         EncoderInfo {
             weight_format: WeightFormat::F32,
+            cpu_tier: None,
             hidden_size: self.heads.card.embedding_dim,
             max_tokens: 512,
         }

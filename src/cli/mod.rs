@@ -1,6 +1,7 @@
 //! Command-line interface: the subcommands, their flags (each also read from a `TACT_*`
 //! environment variable) and the glue that turns validated flags into calls on the library.
 
+mod cpu;
 mod eval;
 mod feedback;
 mod flags;
@@ -39,10 +40,11 @@ pub struct ModelArgs {
     /// A directory with heads.json + heads.safetensors (default: the committed heads).
     #[arg(long, env = "TACT_HEADS_DIR")]
     pub heads_dir: Option<PathBuf>,
-    /// How the encoder runs its Q4_0 weights (default: int8 where the CPU has AVX-512 VNNI,
-    /// else f32).
-    #[arg(long, env = "TACT_WEIGHTS", value_enum, default_value_t = WeightFormat::best_for_this_cpu())]
-    pub weights: WeightFormat,
+    /// How the encoder runs its Q4_0 weights (default: int8 where the CPU has AVX2, else f32).
+    #[arg(long, env = "TACT_WEIGHTS", value_enum)]
+    pub weights: Option<WeightFormat>,
+    #[command(flatten)]
+    pub cpu: cpu::CpuArgs,
     /// Threads the int8 encoder runs on (0 = one per core).
     #[arg(long, env = "TACT_THREADS", default_value_t = 0)]
     pub threads: usize,
@@ -61,21 +63,23 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    pub fn config(&self) -> ModelConfig {
-        ModelConfig {
+    pub fn config(&self) -> anyhow::Result<ModelConfig> {
+        let (cpu_tier, weight_format) = self.cpu.resolve(self.weights)?;
+        Ok(ModelConfig {
             model_dir: self
                 .model_dir
                 .clone()
                 .unwrap_or_else(fetch::default_model_dir),
             heads_dir: self.heads_dir.clone(),
-            weight_format: self.weights,
+            weight_format,
+            cpu_tier,
             max_tokens: self.max_tokens,
             threads: self.threads,
-        }
+        })
     }
 
     pub fn load(&self) -> anyhow::Result<Classifier> {
-        Classifier::load(&self.config()).context("loading the model")
+        Classifier::load(&self.config()?).context("loading the model")
     }
 
     /// The heads in force (the committed ones or --heads-dir).
@@ -91,12 +95,14 @@ impl ModelArgs {
         &self,
         adapters: Option<crate::model::Adapters>,
     ) -> anyhow::Result<crate::model::Encoder> {
-        let files = crate::model::ModelFiles::ensure(&self.config().model_dir)?;
+        let config = self.config()?;
+        let files = crate::model::ModelFiles::ensure(&config.model_dir)?;
         Ok(crate::model::Encoder::load(
             &files.weights,
             &files.tokenizer,
             &crate::model::EncoderConfig {
-                format: self.weights,
+                format: config.weight_format,
+                cpu_tier: config.cpu_tier,
                 max_tokens: self.max_tokens,
                 threads: self.threads,
                 adapters,
@@ -452,9 +458,9 @@ fn bench(
         Ok(())
     })?;
     // After the timed part, so the reference's memory is not in the peak RSS figure.
-    if !skip_accuracy && model.weights != WeightFormat::F32 {
+    if !skip_accuracy && classifier.encoder.format() != WeightFormat::F32 {
         let reference = ModelArgs {
-            weights: WeightFormat::F32,
+            weights: Some(WeightFormat::F32),
             ..model.clone()
         }
         .load_encoder_only(classifier.heads.adapters.clone())

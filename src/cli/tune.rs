@@ -80,6 +80,8 @@ pub struct TuneArgs {
     /// Threads of the int8 encoder (0 = one per core).
     #[arg(long, env = "TACT_THREADS", default_value_t = 0)]
     pub threads: usize,
+    #[command(flatten)]
+    pub cpu: super::cpu::CpuArgs,
 }
 
 impl TuneArgs {
@@ -115,6 +117,7 @@ impl TuneArgs {
             corpus_label_weight: self.corpus_label_weight,
             seed: self.seed,
             threads: self.threads,
+            cpu_tier: self.cpu.tier()?,
             checkpoint_minutes: self.checkpoint_minutes,
             head_epochs: self.head_epochs,
             stop_after: self.stop_after,

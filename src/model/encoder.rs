@@ -7,6 +7,7 @@
 //! quantised matmul (both in [`super::candle_bert`]).
 
 use super::candle_bert::Bert;
+use super::cpu_tier::CpuTier;
 use super::int8::Int8Bert;
 use super::lora::Adapters;
 use super::q4file::{Q4File, Shape};
@@ -39,6 +40,9 @@ pub struct EncoderConfig {
     pub max_tokens: usize,
     /// The int8 path's pool (0 = one per core); the candle paths use candle's own.
     pub threads: usize,
+    /// The instruction set of the int8 path's kernels ([`CpuTier::detect`]: the best this CPU
+    /// has); loading fails if the CPU lacks it. The candle paths ignore it.
+    pub cpu_tier: CpuTier,
     /// LoRA adapters merged into the weights at load (`None`: the plain encoder).
     pub adapters: Option<Adapters>,
 }
@@ -64,7 +68,9 @@ impl Encoder {
         }
         let tokenizer = QueryTokenizer::load(tokenizer, max_tokens)?;
         let engine = match format {
-            WeightFormat::Int8 => Engine::Int8(Int8Bert::load(&file, threads, adapters)?),
+            WeightFormat::Int8 => {
+                Engine::Int8(Int8Bert::load(&file, threads, config.cpu_tier, adapters)?)
+            }
             WeightFormat::F32 | WeightFormat::Q4 => {
                 Engine::Candle(Bert::load(&file, format, adapters)?)
             }
@@ -96,6 +102,14 @@ impl Encoder {
         match &self.engine {
             Engine::Int8(bert) => bert.threads(),
             Engine::Candle(_) => candle_core::utils::get_num_threads(),
+        }
+    }
+
+    /// The instruction set the int8 kernels run; `None` on the candle paths.
+    pub fn cpu_tier(&self) -> Option<CpuTier> {
+        match &self.engine {
+            Engine::Int8(bert) => Some(bert.tier()),
+            Engine::Candle(_) => None,
         }
     }
 

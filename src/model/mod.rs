@@ -1,11 +1,12 @@
 //! The model layer: obtaining the encoder's files ([`fetch`]), reading the Q4_0 weights
-//! ([`q4file`]), tokenising ([`tokens`]), the BERT encoder ([`encoder`], on the engine of
+//! ([`q4file`]), which instruction set the int8 kernels run ([`cpu_tier`]), tokenising ([`tokens`]), the BERT encoder ([`encoder`], on the engine of
 //! [`candle_bert`] or of [`int8`]), running it over many texts in batches of similar length
 //! ([`batching`]) and the classification heads over its sentence vectors ([`heads`]). Nothing
 //! here knows about HTTP, archives or the playbook.
 
 pub mod batching;
 mod candle_bert;
+pub mod cpu_tier;
 mod embeddings;
 pub mod encoder;
 pub mod fetch;
@@ -16,6 +17,7 @@ pub mod q4file;
 pub mod tokens;
 pub mod weight_format;
 
+pub use cpu_tier::CpuTier;
 pub use encoder::{Encoder, EncoderConfig};
 pub use heads::Heads;
 pub use lora::{AdapterCard, Adapters};
@@ -31,6 +33,8 @@ pub enum ModelError {
     Fetch(#[from] fetch::FetchError),
     #[error(transparent)]
     Format(#[from] q4file::FormatError),
+    #[error(transparent)]
+    Cpu(#[from] cpu_tier::TierUnavailable),
     #[error("tokenizer {path}: {message}")]
     Tokenizer { path: PathBuf, message: String },
     #[error("heads {path}: {message}")]

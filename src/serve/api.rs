@@ -5,7 +5,7 @@
 use crate::comment::Comment;
 use crate::labels::{Action, Intent, Lang, Sentiment};
 use crate::model::heads::HeadsCard;
-use crate::model::WeightFormat;
+use crate::model::{CpuTier, WeightFormat};
 use crate::pipeline::Decided;
 use crate::playbook::ScoreTable;
 use serde::{Deserialize, Serialize};
@@ -120,6 +120,10 @@ pub struct ModelInfo {
     /// How the encoder's Q4_0 weights run: `int8` (integer kernels), `f32` (dequantised, candle) or `q4`.
     #[schema(value_type = String)]
     pub weight_format: WeightFormat,
+    /// The instruction set of the int8 kernels (`avx512`, `avx-vnni`, `avx2`, `plain`);
+    /// `null` on the candle paths.
+    #[schema(value_type = Option<String>)]
+    pub cpu_tier: Option<CpuTier>,
     pub hidden_size: usize,
     /// Tokens per comment; the rest of a longer comment is not read.
     pub max_tokens: usize,

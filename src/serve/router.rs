@@ -297,6 +297,7 @@ pub async fn info(State(state): State<AppState>) -> Result<Json<Info>, AppError>
         model: ModelInfo {
             encoder: ENCODER.to_string(),
             weight_format: encoder.weight_format,
+            cpu_tier: encoder.cpu_tier,
             hidden_size: encoder.hidden_size,
             max_tokens: encoder.max_tokens,
         },

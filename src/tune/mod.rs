@@ -58,6 +58,8 @@ pub struct TuneConfig {
     pub corpus_label_weight: f32,
     pub seed: u64,
     pub threads: usize,
+    /// The int8 kernels' instruction set.
+    pub cpu_tier: crate::model::CpuTier,
     pub checkpoint_minutes: f64,
     /// Epochs of the final heads' refit on the merged encoder's vectors.
     pub head_epochs: usize,
@@ -269,6 +271,7 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             format: WeightFormat::Int8,
             max_tokens: cfg.max_train_tokens,
             threads: cfg.threads,
+            cpu_tier: cfg.cpu_tier,
             adapters: None,
         },
     )?;
@@ -409,7 +412,7 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             epoch + 1,
             smoothed.unwrap_or(value)
         ));
-        if bar.is_hidden() && (progress.step % 50 == 0 || progress.step == total) {
+        if bar.is_hidden() && (progress.step.is_multiple_of(50) || progress.step == total) {
             let eta = (total - progress.step) as f64 * cfg.batch_size as f64 / rate.max(1e-9);
             eprintln!(
                 "step {}/{total} epoch {} loss {:.4} {rate:.0} texts/s eta {:.0} min",
@@ -419,13 +422,13 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
                 eta / 60.0
             );
         }
-        if progress.step % steps_per_epoch == 0 {
+        if progress.step.is_multiple_of(steps_per_epoch) {
             let l = calib_pass(&upper, &nets, &states, &records, &calib_idx, cfg.batch_size)?;
             bar.suspend(|| eprintln!("epoch {}: calibration loss {l:.4}", epoch + 1));
             progress.epoch_losses.push(l);
             checkpoint.save_epoch(&opt, epoch + 1)?;
         }
-        if progress.step % steps_per_epoch == 0
+        if progress.step.is_multiple_of(steps_per_epoch)
             || last_save.elapsed().as_secs_f64() >= cfg.checkpoint_minutes * 60.0
         {
             let mut p = progress.clone();
@@ -462,6 +465,7 @@ pub fn run(files: &ModelFiles, cfg: &TuneConfig) -> anyhow::Result<TuneSummary> 
             format: WeightFormat::Int8,
             max_tokens: crate::classify::DEFAULT_MAX_TOKENS,
             threads: cfg.threads,
+            cpu_tier: cfg.cpu_tier,
             adapters: Some(adapters.clone()),
         },
     )?;

@@ -11,7 +11,7 @@ pub mod served;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use tact::classify::{Classifier, ModelConfig, DEFAULT_MAX_TOKENS};
-use tact::model::{fetch, Encoder, EncoderConfig, ModelFiles, WeightFormat};
+use tact::model::{fetch, CpuTier, Encoder, EncoderConfig, ModelFiles, WeightFormat};
 
 pub fn model_dir() -> PathBuf {
     std::env::var_os("TACT_MODEL_DIR")
@@ -42,6 +42,7 @@ pub fn encoder(format: WeightFormat) -> &'static Encoder {
                 format,
                 max_tokens: 512,
                 threads: 0,
+                cpu_tier: CpuTier::detect(),
                 adapters: None,
             },
         )
@@ -54,6 +55,7 @@ pub fn config() -> ModelConfig {
         model_dir: model_dir(),
         heads_dir: None,
         weight_format: WeightFormat::best_for_this_cpu(),
+        cpu_tier: CpuTier::detect(),
         max_tokens: DEFAULT_MAX_TOKENS,
         threads: 0,
     }

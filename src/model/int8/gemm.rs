@@ -1,28 +1,22 @@
 //! Integer matrix multiplication for the int8 encoder's linear layers.
 //!
 //! Weights are int8 with one scale per output column, packed once at load in the order the
-//! AVX-512 VNNI instruction `vpdpbusd` reads them. Activations are quantised per row (per
-//! token) to u8 over the row's own [min, max] with a zero point (`vpdpbusd` multiplies
-//! unsigned by signed bytes, and GELU outputs are far from symmetric, so this keeps twice the
-//! resolution a symmetric scale would); the zero point's share of each sum, zero point × Σₖ w,
-//! comes from a per-column sum computed at load and is subtracted. Sums are
-//! exact int32 until the epilogue turns them back into f32 and adds the bias (plus GELU or a
-//! residual), so the only rounding is the two quantisations.
-//!
-//! CPUs without VNNI run a plain loop over the same packed data, which gives the same numbers
-//! and is what the VNNI kernel is tested against.
+//! instruction `vpdpbusd` reads them (4 consecutive inputs of each column), which is also the
+//! order AVX2's `vpmaddubsw` + `vpmaddwd` read. Activations are quantised per row (per token)
+//! to u8 over the row's own [min, max] with a zero point (the instructions multiply unsigned
+//! by signed bytes, and GELU outputs are far from symmetric, so this keeps twice the
+//! resolution a symmetric scale would): to 0..=255, or to 0..=127 on the AVX2 tier (see
+//! [`super::tiles`]). The zero point's share of each sum, zero point × Σₖ w, comes from a
+//! per-column sum computed at load and is subtracted. Sums are exact int32 (the kernels of
+//! every [`CpuTier`] give the plain loop's sums bit for bit) until the epilogue turns them
+//! back into f32 and adds the bias (plus GELU or a residual), so the only rounding is the two
+//! quantisations.
 
 use super::ops::{self, simd_twin};
+use super::tiles::{activation_max, integer_tile, Tile, BLOCK_COLS, BLOCK_STEP, TILE_ROWS};
+use crate::model::cpu_tier::CpuTier;
 use rayon::prelude::*;
 use std::ops::Range;
-
-/// Output columns per packed block: four 16-lane registers.
-const BLOCK_COLS: usize = 64;
-/// Bytes of one block per group of 4 inputs (64 columns × 4 bytes).
-const BLOCK_STEP: usize = BLOCK_COLS * 4;
-/// Rows per register tile: 6 rows × 4 registers = 24 accumulators, leaving room for the
-/// weights and the broadcast row in the 32 registers.
-const TILE_ROWS: usize = 6;
 
 /// A linear layer `y = x·Wᵀ + b` with int8 weights, packed for [`matmul`].
 pub struct Int8Linear {
@@ -44,7 +38,7 @@ impl Int8Linear {
     /// Quantises `weight` (`[outputs][inputs]`, row-major as in PyTorch) per output column.
     pub fn new(weight: &[f32], bias: Vec<f32>, outputs: usize, inputs: usize) -> Self {
         assert!(
-            outputs % BLOCK_COLS == 0 && inputs % 4 == 0,
+            outputs.is_multiple_of(BLOCK_COLS) && inputs.is_multiple_of(4),
             "layer {outputs}×{inputs} is not a multiple of {BLOCK_COLS}×4"
         );
         assert_eq!(weight.len(), outputs * inputs);
@@ -93,9 +87,10 @@ impl QuantizedRows {
         self.scale.len()
     }
 
-    /// Quantises `x` (`rows × cols`, row-major) per row over the row's [min, max], rows split
-    /// over the current rayon pool.
-    pub fn quantize(&mut self, x: &[f32], cols: usize) {
+    /// Quantises `x` (`rows × cols`, row-major) per row over the row's [min, max] to the
+    /// range `tier`'s matmul kernel takes, rows split over the current rayon pool.
+    pub fn quantize(&mut self, tier: CpuTier, x: &[f32], cols: usize) {
+        let levels = activation_max(tier) as f32;
         let rows = x.len() / cols;
         self.cols = cols;
         self.data.resize(rows * cols, 0);
@@ -106,23 +101,32 @@ impl QuantizedRows {
             .zip(self.data.par_chunks_mut(per_part * cols))
             .zip(self.scale.par_chunks_mut(per_part))
             .zip(self.zero.par_chunks_mut(per_part))
-            .for_each(|(((x, data), scale), zero)| quantize_rows(x, cols, data, scale, zero));
+            .for_each(|(((x, data), scale), zero)| {
+                quantize_rows(tier, x, cols, levels, data, scale, zero)
+            });
     }
 }
 
 simd_twin! {
-    fn quantize_rows(x: &[f32], cols: usize, data: &mut [u8], scale: &mut [f32], zero: &mut [i32]) {
+    fn quantize_rows(
+        x: &[f32],
+        cols: usize,
+        levels: f32,
+        data: &mut [u8],
+        scale: &mut [f32],
+        zero: &mut [i32],
+    ) {
         let rows = x.chunks_exact(cols).zip(data.chunks_exact_mut(cols));
         for (((row, out), s), z) in rows.zip(scale).zip(zero) {
             let (lo, hi) = (ops::min(row).min(0.0), ops::max(row).max(0.0));
-            // The range always holds 0, so 0 is exact and the zero point is in 0..=255.
-            *s = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
+            // The range always holds 0, so 0 is exact and the zero point is in 0..=levels.
+            *s = if hi > lo { (hi - lo) / levels } else { 1.0 };
             let inv = 1.0 / *s;
             *z = (-lo * inv).round() as i32;
             let zf = *z as f32;
             for (o, v) in out.iter_mut().zip(row) {
                 let q = v * inv + zf;
-                let q = if q > 255.0 { 255.0 } else if q < 0.0 { 0.0 } else { q };
+                let q = if q > levels { levels } else if q < 0.0 { 0.0 } else { q };
                 // Adding 2²³ rounds to the nearest integer (ties to even) and leaves it in the
                 // low mantissa bits: unlike a float → int cast, this vectorises.
                 *o = (q + 8_388_608.0).to_bits() as u8;
@@ -143,8 +147,15 @@ pub enum Epilogue {
 }
 
 /// `out = epilogue(a·Wᵀ + b)`, `out` being `a.rows() × w.outputs`, on the current rayon pool's
-/// threads (each takes a share of the column blocks).
-pub fn matmul(a: &QuantizedRows, w: &Int8Linear, out: &mut [f32], epilogue: Epilogue) {
+/// threads (each takes a share of the column blocks), with `tier`'s kernels (`a` quantised
+/// for the same tier).
+pub fn matmul(
+    tier: CpuTier,
+    a: &QuantizedRows,
+    w: &Int8Linear,
+    out: &mut [f32],
+    epilogue: Epilogue,
+) {
     assert_eq!(a.cols, w.inputs, "activation width vs layer inputs");
     assert_eq!(out.len(), a.rows() * w.outputs, "output size");
     let parts = rayon::current_num_threads().clamp(1, w.blocks());
@@ -152,7 +163,7 @@ pub fn matmul(a: &QuantizedRows, w: &Int8Linear, out: &mut [f32], epilogue: Epil
     (0..parts).into_par_iter().for_each(|p| {
         let blocks = w.blocks() * p / parts..w.blocks() * (p + 1) / parts;
         // SAFETY: each part writes only its own column blocks of `out`.
-        unsafe { matmul_blocks(a, w, out, epilogue, blocks) }
+        unsafe { matmul_blocks(tier, a, w, out, epilogue, blocks) }
     });
 }
 
@@ -164,44 +175,44 @@ pub(super) struct SharedMut(pub(super) *mut f32);
 unsafe impl Send for SharedMut {}
 unsafe impl Sync for SharedMut {}
 
-/// Whether this CPU has the int8 dot-product instructions [`matmul`] is fast with.
-pub fn has_vnni() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        static HAS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
-            ops::has_avx512() && std::is_x86_feature_detected!("avx512vnni")
-        });
-        *HAS
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
 /// # Safety
 /// No other thread may touch `out`'s columns in `blocks` meanwhile.
 unsafe fn matmul_blocks(
+    tier: CpuTier,
     a: &QuantizedRows,
     w: &Int8Linear,
     out: SharedMut,
     epilogue: Epilogue,
     blocks: Range<usize>,
 ) {
-    let mut tile = [[0i32; BLOCK_COLS]; TILE_ROWS];
+    let mut tile: Tile = [[0i32; BLOCK_COLS]; TILE_ROWS];
+    let k = a.cols;
     for row0 in (0..a.rows()).step_by(TILE_ROWS) {
         let rows = TILE_ROWS.min(a.rows() - row0);
         for block in blocks.clone() {
-            integer_tile(a, w, row0, rows, block, &mut tile);
+            let packed = &w.packed[block * k * BLOCK_COLS..(block + 1) * k * BLOCK_COLS];
+            let first = block * BLOCK_COLS;
+            let weight_sum = &w.weight_sum[first..first + BLOCK_COLS];
+            integer_tile(
+                tier,
+                &a.data[row0 * k..],
+                rows,
+                k,
+                packed,
+                weight_sum,
+                &mut tile,
+            );
             for (r, sums) in tile[..rows].iter().enumerate() {
                 let row = row0 + r;
-                let first = block * BLOCK_COLS;
                 let dst =
                     std::slice::from_raw_parts_mut(out.0.add(row * w.outputs + first), BLOCK_COLS);
                 finish(
+                    tier,
                     sums,
                     a.scale[row],
                     a.zero[row],
                     &w.scale[first..first + BLOCK_COLS],
-                    &w.weight_sum[first..first + BLOCK_COLS],
+                    weight_sum,
                     &w.bias[first..first + BLOCK_COLS],
                     dst,
                     epilogue,
@@ -244,88 +255,6 @@ simd_twin! {
     }
 }
 
-/// Integer sums of rows `row0..row0+rows` of `a` with the 64 columns of `block`.
-fn integer_tile(
-    a: &QuantizedRows,
-    w: &Int8Linear,
-    row0: usize,
-    rows: usize,
-    block: usize,
-    tile: &mut [[i32; BLOCK_COLS]; TILE_ROWS],
-) {
-    let k = a.cols;
-    let packed = &w.packed[block * k * BLOCK_COLS..(block + 1) * k * BLOCK_COLS];
-    let a_rows = &a.data[row0 * k..(row0 + rows) * k];
-    #[cfg(target_arch = "x86_64")]
-    if has_vnni() {
-        // SAFETY: the CPU has VNNI; the slices hold `rows` rows of `k` and one packed block.
-        unsafe {
-            match rows {
-                6 => vnni::tile::<6>(a_rows, packed, k, tile),
-                5 => vnni::tile::<5>(a_rows, packed, k, tile),
-                4 => vnni::tile::<4>(a_rows, packed, k, tile),
-                3 => vnni::tile::<3>(a_rows, packed, k, tile),
-                2 => vnni::tile::<2>(a_rows, packed, k, tile),
-                _ => vnni::tile::<1>(a_rows, packed, k, tile),
-            }
-        }
-        return;
-    }
-    for (r, row) in a_rows.chunks_exact(k).enumerate() {
-        let sums = &mut tile[r];
-        sums.fill(0);
-        for (group, step) in row.chunks_exact(4).zip(packed.chunks_exact(BLOCK_STEP)) {
-            for (col, s) in sums.iter_mut().enumerate() {
-                let wv = &step[col * 4..col * 4 + 4];
-                *s += (0..4).map(|i| group[i] as i32 * wv[i] as i32).sum::<i32>();
-            }
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod vnni {
-    use super::{BLOCK_COLS, BLOCK_STEP, TILE_ROWS};
-    use std::arch::x86_64::*;
-
-    /// `ROWS` rows × 64 columns of int32 sums, all in registers until the end.
-    ///
-    /// # Safety
-    /// Needs AVX-512 F/BW/VNNI; `a` holds `ROWS` rows of `k` bytes, `packed` one block.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    pub unsafe fn tile<const ROWS: usize>(
-        a: &[u8],
-        packed: &[i8],
-        k: usize,
-        tile: &mut [[i32; BLOCK_COLS]; TILE_ROWS],
-    ) {
-        debug_assert!(a.len() >= ROWS * k && packed.len() >= k / 4 * BLOCK_STEP);
-        let mut acc = [[_mm512_setzero_si512(); 4]; ROWS];
-        let a = a.as_ptr();
-        let mut w = packed.as_ptr();
-        for group in 0..k / 4 {
-            let w0 = _mm512_loadu_si512(w as *const _);
-            let w1 = _mm512_loadu_si512(w.add(64) as *const _);
-            let w2 = _mm512_loadu_si512(w.add(128) as *const _);
-            let w3 = _mm512_loadu_si512(w.add(192) as *const _);
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let x =
-                    _mm512_set1_epi32((a.add(r * k + group * 4) as *const i32).read_unaligned());
-                acc[0] = _mm512_dpbusd_epi32(acc[0], x, w0);
-                acc[1] = _mm512_dpbusd_epi32(acc[1], x, w1);
-                acc[2] = _mm512_dpbusd_epi32(acc[2], x, w2);
-                acc[3] = _mm512_dpbusd_epi32(acc[3], x, w3);
-            }
-            w = w.add(BLOCK_STEP);
-        }
-        for (r, acc) in acc.iter().enumerate() {
-            for (j, v) in acc.iter().enumerate() {
-                _mm512_storeu_si512(tile[r][j * 16..].as_mut_ptr() as *mut _, *v);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,37 +283,51 @@ mod tests {
             .collect()
     }
 
+    /// The tiers this CPU runs; the others are reported as skipped.
+    fn tiers_here() -> Vec<CpuTier> {
+        CpuTier::ALL
+            .into_iter()
+            .filter(|t| {
+                t.is_available() || {
+                    eprintln!(
+                        "SKIPPED: this CPU cannot run the {t} kernels, so they are not tested"
+                    );
+                    false
+                }
+            })
+            .collect()
+    }
+
     #[test]
-    fn matmul_is_close_to_f32_for_every_row_count() {
+    fn matmul_is_close_to_f32_on_every_tier_and_row_count() {
         let (outputs, inputs) = (128, 96);
         let w = weights(outputs, inputs);
         let b: Vec<f32> = (0..outputs).map(|i| i as f32 * 0.01).collect();
         let layer = Int8Linear::new(&w, b.clone(), outputs, inputs);
-        for rows in [1, 5, 6, 7, 13] {
-            let x = activations(rows, inputs);
-            let mut q = QuantizedRows::default();
-            q.quantize(&x, inputs);
-            let mut out = vec![0f32; rows * outputs];
-            matmul(&q, &layer, &mut out, Epilogue::Bias);
-            let want = reference(&x, &w, &b, inputs);
-            let (mut err, mut norm) = (0f32, 0f32);
-            for (g, r) in out.iter().zip(&want) {
-                err += (g - r) * (g - r);
-                norm += r * r;
+        for tier in tiers_here() {
+            for rows in [1, 5, 6, 7, 13] {
+                let x = activations(rows, inputs);
+                let mut q = QuantizedRows::default();
+                q.quantize(tier, &x, inputs);
+                let mut out = vec![0f32; rows * outputs];
+                matmul(tier, &q, &layer, &mut out, Epilogue::Bias);
+                let want = reference(&x, &w, &b, inputs);
+                let (mut err, mut norm) = (0f32, 0f32);
+                for (g, r) in out.iter().zip(&want) {
+                    err += (g - r) * (g - r);
+                    norm += r * r;
+                }
+                let relative = (err / norm).sqrt();
+                assert!(
+                    relative < 0.01,
+                    "{tier}, rows {rows}: relative error {relative}"
+                );
             }
-            assert!(
-                (err / norm).sqrt() < 0.01,
-                "rows {rows}: relative error {}",
-                (err / norm).sqrt()
-            );
         }
     }
 
     #[test]
-    fn vnni_kernel_equals_the_plain_loop() {
-        if !has_vnni() {
-            return; // nothing to compare on this CPU
-        }
+    fn every_tier_gives_the_plain_loops_outputs_bit_for_bit() {
         let (outputs, inputs) = (192, 384);
         let layer = Int8Linear::new(
             &weights(outputs, inputs),
@@ -392,29 +335,17 @@ mod tests {
             outputs,
             inputs,
         );
-        let mut q = QuantizedRows::default();
-        q.quantize(&activations(11, inputs), inputs);
-        let mut tile = [[0i32; BLOCK_COLS]; TILE_ROWS];
-        let mut plain = [[0i32; BLOCK_COLS]; TILE_ROWS];
-        for (row0, rows) in [(0, 6), (6, 5)] {
-            for block in 0..3 {
-                integer_tile(&q, &layer, row0, rows, block, &mut tile);
-                let packed = &layer.packed[block * inputs * 64..(block + 1) * inputs * 64];
-                for r in 0..rows {
-                    let row = &q.data[(row0 + r) * inputs..(row0 + r + 1) * inputs];
-                    for c in 0..64 {
-                        plain[r][c] = (0..inputs)
-                            .map(|k| {
-                                row[k] as i32 * packed[(k / 4) * BLOCK_STEP + c * 4 + k % 4] as i32
-                            })
-                            .sum();
-                    }
-                }
-                assert_eq!(
-                    tile[..rows],
-                    plain[..rows],
-                    "rows {row0}+{rows}, block {block}"
-                );
+        let x = activations(11, inputs);
+        for tier in tiers_here() {
+            let mut q = QuantizedRows::default();
+            q.quantize(tier, &x, inputs);
+            assert!(q.data.iter().all(|&v| v <= activation_max(tier)));
+            for epilogue in [Epilogue::Bias, Epilogue::BiasGelu, Epilogue::AddTo] {
+                let mut got = vec![0.25f32; 11 * outputs];
+                let mut want = got.clone();
+                matmul(tier, &q, &layer, &mut got, epilogue);
+                matmul(CpuTier::Plain, &q, &layer, &mut want, epilogue);
+                assert_eq!(got, want, "{tier}, {epilogue:?}");
             }
         }
     }
@@ -427,13 +358,14 @@ mod tests {
         let layer = Int8Linear::new(&w, b.clone(), outputs, inputs);
         let x = activations(2, inputs);
         let mut q = QuantizedRows::default();
-        q.quantize(&x, inputs);
+        let tier = CpuTier::detect();
+        q.quantize(tier, &x, inputs);
         let mut plain = vec![0f32; 2 * outputs];
-        matmul(&q, &layer, &mut plain, Epilogue::Bias);
+        matmul(tier, &q, &layer, &mut plain, Epilogue::Bias);
         let mut gelu = vec![0f32; 2 * outputs];
-        matmul(&q, &layer, &mut gelu, Epilogue::BiasGelu);
+        matmul(tier, &q, &layer, &mut gelu, Epilogue::BiasGelu);
         let mut residual = vec![1.5f32; 2 * outputs];
-        matmul(&q, &layer, &mut residual, Epilogue::AddTo);
+        matmul(tier, &q, &layer, &mut residual, Epilogue::AddTo);
         for i in 0..plain.len() {
             assert!((gelu[i] - ops::gelu(plain[i])).abs() < 1e-6);
             assert!((residual[i] - (plain[i] + 1.5)).abs() < 1e-5);

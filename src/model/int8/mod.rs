@@ -1,7 +1,8 @@
-//! The int8 engine: the encoder's forward pass with int8 linear layers ([`gemm`]) and
-//! hand-written f32 attention and norms ([`ops`]), the fast path on CPUs with AVX-512 VNNI.
-//! It reads the weights file and the token embeddings from the model layer and imports
-//! nothing else from it.
+//! The int8 engine: the encoder's forward pass with int8 linear layers ([`gemm`], integer
+//! kernels in [`tiles`]) and hand-written f32 attention and norms ([`ops`]), the fast path on
+//! x86-64 CPUs with AVX2 or better. Each kernel runs the instruction set of the engine's
+//! [`CpuTier`], chosen at load. It reads the weights file, the token embeddings and the tier
+//! from the model layer and imports nothing else from it.
 //!
 //! A batch is never padded: the texts' tokens are laid end to end as one `[tokens, hidden]`
 //! matrix, the linear layers run over all of it at once, and attention runs per text. So a
@@ -11,13 +12,14 @@
 
 mod gemm;
 mod ops;
+mod tiles;
 
+use super::cpu_tier::CpuTier;
 use super::embeddings::TokenEmbeddings;
 use super::lora::{dense_weight, matrix_shape, Adapters};
 use super::q4file::{Q4File, Shape};
 use super::tokens::Tokens;
 use super::ModelError;
-pub use gemm::has_vnni;
 use gemm::{matmul, Epilogue, Int8Linear, QuantizedRows, SharedMut};
 use ops::simd_twin;
 use rayon::prelude::*;
@@ -36,11 +38,11 @@ impl Norm {
     }
 
     /// Normalises every row of `x` in place, rows split over the pool.
-    fn apply(&self, x: &mut [f32], eps: f32) {
+    fn apply(&self, tier: CpuTier, x: &mut [f32], eps: f32) {
         let h = self.weight.len();
         let rows_per_part = (x.len() / h).div_ceil(rayon::current_num_threads()).max(1);
         x.par_chunks_mut(rows_per_part * h)
-            .for_each(|part| norm_rows(part, &self.weight, &self.bias, eps));
+            .for_each(|part| norm_rows(tier, part, &self.weight, &self.bias, eps));
     }
 }
 
@@ -68,6 +70,7 @@ pub struct Int8Bert {
     embedding_norm: Norm,
     layers: Vec<Layer>,
     pool: rayon::ThreadPool,
+    tier: CpuTier,
 }
 
 fn linear(
@@ -87,21 +90,24 @@ fn linear(
 }
 
 impl Int8Bert {
-    /// `threads`: the pool's size (0 = one per core). Adapters, when given, are merged into
-    /// the weights before they are quantised.
+    /// `threads`: the pool's size (0 = one per core); `tier`: the kernels' instruction set,
+    /// which this CPU must have. Adapters, when given, are merged into the weights before
+    /// they are quantised.
     pub fn load(
         file: &Q4File,
         threads: usize,
+        tier: CpuTier,
         adapters: Option<&Adapters>,
     ) -> Result<Self, ModelError> {
+        let tier = tier.check()?;
         let s = file.shape;
         let (h, ff) = (s.hidden, s.intermediate);
         let block = Int8Linear::BLOCK_COLS;
         if s.heads == 0
             || h % s.heads != 0
-            || (h / s.heads) % TILE_COLS != 0
-            || h % block != 0
-            || ff % block != 0
+            || !(h / s.heads).is_multiple_of(TILE_COLS)
+            || !h.is_multiple_of(block)
+            || !ff.is_multiple_of(block)
         {
             return Err(ModelError::Config(format!(
                 "the int8 encoder needs a head size that is a multiple of {TILE_COLS} and layer \
@@ -140,6 +146,7 @@ impl Int8Bert {
             embedding_norm: Norm::load(file, "emb.ln", h)?,
             layers,
             pool,
+            tier,
         })
     }
 
@@ -149,6 +156,10 @@ impl Int8Bert {
 
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
+    }
+
+    pub fn tier(&self) -> CpuTier {
+        self.tier
     }
 
     /// Sentence embeddings (mean over tokens, L2-normalised) for a batch.
@@ -194,7 +205,7 @@ impl Int8Bert {
     /// Embeds the batch's tokens end to end and runs the first `layers` layers over them;
     /// returns the hidden states and where each text starts (plus the end).
     fn run(&self, batch: &[&Tokens], layers: usize) -> Result<(Vec<f32>, Vec<usize>), ModelError> {
-        let s = self.shape;
+        let (s, tier) = (self.shape, self.tier);
         let (h, eps) = (s.hidden, s.layer_norm_eps);
         let mut starts = Vec::with_capacity(batch.len() + 1);
         starts.push(0);
@@ -217,24 +228,36 @@ impl Int8Bert {
                     .write(id, p, &mut x[(start + p) * h..(start + p + 1) * h])?;
             }
         }
-        self.embedding_norm.apply(&mut x, eps);
+        self.embedding_norm.apply(tier, &mut x, eps);
 
         let mut quantized = QuantizedRows::default();
         let mut qkv = vec![0f32; tokens * 3 * h];
         let mut context = vec![0f32; tokens * h];
         let mut mid = vec![0f32; tokens * s.intermediate];
         for layer in &self.layers[..layers] {
-            quantized.quantize(&x, h);
-            matmul(&quantized, &layer.qkv, &mut qkv, Epilogue::Bias);
+            quantized.quantize(tier, &x, h);
+            matmul(tier, &quantized, &layer.qkv, &mut qkv, Epilogue::Bias);
             self.attention(&qkv, &starts, &mut context);
-            quantized.quantize(&context, h);
-            matmul(&quantized, &layer.attention_out, &mut x, Epilogue::AddTo);
-            layer.attention_norm.apply(&mut x, eps);
-            quantized.quantize(&x, h);
-            matmul(&quantized, &layer.ffn_in, &mut mid, Epilogue::BiasGelu);
-            quantized.quantize(&mid, s.intermediate);
-            matmul(&quantized, &layer.ffn_out, &mut x, Epilogue::AddTo);
-            layer.output_norm.apply(&mut x, eps);
+            quantized.quantize(tier, &context, h);
+            matmul(
+                tier,
+                &quantized,
+                &layer.attention_out,
+                &mut x,
+                Epilogue::AddTo,
+            );
+            layer.attention_norm.apply(tier, &mut x, eps);
+            quantized.quantize(tier, &x, h);
+            matmul(
+                tier,
+                &quantized,
+                &layer.ffn_in,
+                &mut mid,
+                Epilogue::BiasGelu,
+            );
+            quantized.quantize(tier, &mid, s.intermediate);
+            matmul(tier, &quantized, &layer.ffn_out, &mut x, Epilogue::AddTo);
+            layer.output_norm.apply(tier, &mut x, eps);
         }
         Ok((x, starts))
     }
@@ -266,7 +289,18 @@ impl Int8Bert {
             for (text, head) in items {
                 let rows = starts[text]..starts[text + 1];
                 // SAFETY: each (text, head) writes only its own rows × head columns.
-                unsafe { attend(qkv, rows, head, head_dim, s.hidden, out, &mut scratch) };
+                unsafe {
+                    attend(
+                        self.tier,
+                        qkv,
+                        rows,
+                        head,
+                        head_dim,
+                        s.hidden,
+                        out,
+                        &mut scratch,
+                    )
+                };
             }
         });
     }
@@ -276,7 +310,9 @@ impl Int8Bert {
 ///
 /// # Safety
 /// No other thread may write `out`'s section for these rows and this head meanwhile.
+#[allow(clippy::too_many_arguments)]
 unsafe fn attend(
+    tier: CpuTier,
     qkv: &[f32],
     rows: std::ops::Range<usize>,
     head: usize,
@@ -297,6 +333,7 @@ unsafe fn attend(
         value: 2 * hidden + head * head_dim,
     };
     attend_head(
+        tier,
         &qkv[rows.start * 3 * hidden..rows.end * 3 * hidden],
         head_cols,
         head_dim,

@@ -4,43 +4,40 @@
 //! `exp` and `erf` are branch-free polynomials rather than libm calls so that the compiler
 //! turns each loop into SIMD code: a scalar `erf` per GELU element was 10–13% of a stock
 //! candle profile on this model. Callers in [`super`] run these loops inside functions
-//! compiled for AVX-512 (see [`simd_twin`]), with a plain twin for other CPUs; both compile
-//! from the same source, so they compute the same thing.
+//! compiled for AVX-512 and for AVX2 (see [`simd_twin`]), with a plain twin for other CPUs;
+//! all compile from the same source, so they compute the same thing.
 
-/// Defines `fn $name(args)` twice from one body — once compiled for AVX-512, once plain — and
-/// picks at run time by what the CPU has. The loops inside are what gets vectorised.
+/// Defines `fn $name(tier, args)` three times from one body — compiled for AVX-512, for
+/// AVX2 + FMA, and plain — and runs the twin of `tier` (the AVX2 one serves AVX-VNNI too: only
+/// the matmul differs there). The loops inside are what gets vectorised.
 macro_rules! simd_twin {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
         $(#[$meta])*
-        $vis fn $name($($arg: $ty),*) {
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name(tier: $crate::model::cpu_tier::CpuTier, $($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-            unsafe fn wide($($arg: $ty),*) $body
-            fn plain($($arg: $ty),*) $body
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx512($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
-            if $crate::model::int8::ops::has_avx512() {
-                // SAFETY: the CPU has the features `wide` was compiled for.
-                return unsafe { wide($($arg),*) };
+            #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx2($($arg: $ty),*) $body
+            #[allow(clippy::too_many_arguments)]
+            fn plain($($arg: $ty),*) $body
+            use $crate::model::cpu_tier::CpuTier;
+            match tier.usable() {
+                // SAFETY: `usable` is a tier whose features this CPU has.
+                #[cfg(target_arch = "x86_64")]
+                CpuTier::Avx512Vnni => unsafe { avx512($($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                CpuTier::AvxVnni | CpuTier::Avx2 => unsafe { avx2($($arg),*) },
+                _ => plain($($arg),*),
             }
-            plain($($arg),*)
         }
     };
 }
 pub(crate) use simd_twin;
-
-/// Whether this CPU runs the AVX-512 twins (F, BW, VL, DQ and FMA).
-#[cfg(target_arch = "x86_64")]
-pub fn has_avx512() -> bool {
-    // Asked on every row of every tile, so answered once.
-    static HAS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
-        std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512vl")
-            && std::is_x86_feature_detected!("avx512dq")
-            && std::is_x86_feature_detected!("fma")
-    });
-    *HAS
-}
 
 /// `e^x` to within 2 ulp on [-87, 88] (Cephes' `expf` polynomial); the input is clamped to that
 /// range, which softmax over real tokens never leaves.
@@ -56,7 +53,7 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 5.0e-1;
     let y = p * r * r + r + 1.0;
     // 2ⁿ built from its exponent bits; n + 127 (1..=254) is read off the low mantissa bits of
     // n + 127 + 2²³ because a float → int cast does not vectorise.
