@@ -12,7 +12,8 @@ pub enum CpuTier {
     /// No SIMD kernels: the int8 engine runs plain loops (slowly), so the default weights
     /// are candle's f32.
     Plain,
-    /// AVX2 + FMA: u8×s8 products with `vpmaddubsw`/`vpmaddwd` on 7-bit activations.
+    /// AVX2 + FMA: u8×s8 products with `vpmaddubsw`/`vpmaddwd`, exact on 8-bit activations
+    /// (|w| times (a − 127)·sign(w), so no pair sum saturates).
     Avx2,
     /// AVX-VNNI: `vpdpbusd` on 256-bit registers (VEX), 8-bit activations.
     AvxVnni,
