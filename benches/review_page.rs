@@ -6,11 +6,12 @@
 //!
 //!     cargo bench --bench review_page -- [--items 500]
 
+#[path = "../tests/common/browser.rs"]
+mod browser;
 #[path = "../tests/common/served.rs"]
 mod served;
 
 use clap::Parser;
-use serde_json::json;
 use std::time::{Duration, Instant};
 use tact::comment::{Comment, Scores, ThreadMessage};
 use tact::labels::Lang;
@@ -142,69 +143,39 @@ async fn seed(path: &std::path::Path, items: usize) -> anyhow::Result<()> {
 
 /// Loads the page with the key already in the tab and reads when the queue was shown.
 async fn browser_load(server: &served::Served) -> anyhow::Result<Option<(f64, f64)>> {
-    let (Ok(chromedriver), Ok(chromium)) = (which("chromedriver"), which("chromium")) else {
+    let Some(chromium) = browser::Browser::find() else {
         return Ok(None);
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut driver = std::process::Command::new(chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    let outcome = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({"binary": chromium, "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"]}),
-        );
-        let client = fantoccini::ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
+    let (_driver, client) = chromium.open().await;
+    client.goto(&server.url("/ui")).await?;
+    client
+        .execute(
+            &format!("sessionStorage.setItem('tact-api-key', '{KEY}')"),
+            vec![],
         )
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
         .await?;
-        client.goto(&server.url("/ui")).await?;
-        client
-            .execute(&format!("sessionStorage.setItem('tact-api-key', '{KEY}')"), vec![])
-            .await?;
-        let mut times = Vec::new();
-        for _ in 0..7 {
-            client.refresh().await?;
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                let shown = client
-                    .execute(
-                        "const m = performance.getEntriesByName('tact-queue-shown'); \
-                         return m.length ? m[0].startTime : null",
-                        vec![],
-                    )
-                    .await?;
-                if let Some(ms) = shown.as_f64() {
-                    times.push(Duration::from_secs_f64(ms / 1000.0));
-                    break;
-                }
-                anyhow::ensure!(Instant::now() < deadline, "the queue was never shown");
-                tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        client.refresh().await?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let shown = client
+                .execute(
+                    "const m = performance.getEntriesByName('tact-queue-shown'); \
+                     return m.length ? m[0].startTime : null",
+                    vec![],
+                )
+                .await?;
+            if let Some(ms) = shown.as_f64() {
+                times.push(Duration::from_secs_f64(ms / 1000.0));
+                break;
             }
+            anyhow::ensure!(Instant::now() < deadline, "the queue was never shown");
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        client.close().await?;
-        anyhow::Ok(quantiles(&mut times))
     }
-    .await;
-    let _ = driver.kill();
-    let _ = driver.wait();
-    outcome.map(Some)
-}
-
-fn which(name: &str) -> anyhow::Result<std::path::PathBuf> {
-    let paths = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .ok_or_else(|| anyhow::anyhow!("{name} is not on PATH"))
+    client.close().await?;
+    Ok(Some(quantiles(&mut times)))
 }
 
 /// Median and 90th percentile, in milliseconds.

@@ -10,6 +10,7 @@ use axum::http::{header, Request};
 use common::app::{call, get, post, ready_app_with_store};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tact::playbook::Priority;
 use tact::serve::ServeConfig;
 use tact::store::{Location, Retention, Store};
 
@@ -79,7 +80,10 @@ async fn the_queue_serves_the_page_and_takes_verdicts() {
         .collect();
     // Each of the three waits for a person: a reply to send, or spam hidden pending review.
     assert_eq!(in_queue.len(), 3, "{queue}");
-    let ranks: Vec<u8> = items.iter().map(|i| rank(&i["decision"])).collect();
+    let ranks: Vec<Priority> = items
+        .iter()
+        .map(|i| serde_json::from_value(i["decision"]["priority"].clone()).unwrap())
+        .collect();
     assert!(
         ranks.windows(2).all(|w| w[0] >= w[1]),
         "by priority: {ranks:?}"
@@ -171,13 +175,4 @@ async fn the_queue_serves_the_page_and_takes_verdicts() {
     .await
     .error(422, "invalid_input");
     assert!(message.contains("record"), "{message}");
-}
-
-fn rank(decision: &Value) -> u8 {
-    match decision["priority"].as_str().unwrap() {
-        "urgent" => 4,
-        "high" => 3,
-        "normal" => 2,
-        _ => 1,
-    }
 }

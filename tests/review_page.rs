@@ -11,78 +11,14 @@
 
 mod common;
 
+use common::browser::Browser;
 use common::served;
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "review-page-key";
-
-/// A chromedriver child, killed when dropped.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(env) {
-        return Some(PathBuf::from(path));
-    }
-    candidates.iter().find_map(|name| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(name))
-                .find(|p| p.is_file())
-        })
-    })
-}
-
-async fn start_driver(chromedriver: &PathBuf) -> (Driver, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let driver = Driver(child);
-    let url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http.get(format!("{url}/status")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "chromedriver never answered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (driver, url)
-}
-
-async fn browser(driver_url: &str, chromium: &PathBuf) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("chrome"));
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"binary": chromium, "args": [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--window-size=1280,1000", "--lang=en-GB"
-        ]}),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(driver_url)
-        .await
-        .expect("a Chromium session")
-}
 
 async fn body(response: reqwest::Response) -> Value {
     serde_json::from_str(&response.text().await.unwrap()).unwrap()
@@ -101,17 +37,30 @@ async fn until(client: &Client, script: &str, done: impl Fn(&Value) -> bool) -> 
     }
 }
 
+/// Waits until the login form is on screen.
+async fn login_shown(client: &Client) {
+    until(
+        client,
+        "return !document.getElementById('login').hidden",
+        |v| v == true,
+    )
+    .await;
+}
+
+/// The API key the tab keeps (`null` when none).
+async fn stored_key(client: &Client) -> Value {
+    client
+        .execute("return sessionStorage.getItem('tact-api-key')", vec![])
+        .await
+        .unwrap()
+}
+
 const QUEUE_IDS: &str =
     "return Array.from(document.querySelectorAll('#queue li')).map(li => li.dataset.decision)";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moderators_work_the_queue_in_a_browser() {
-    let chromedriver = program("TACT_CHROMEDRIVER", &["chromedriver"]);
-    let chromium = program(
-        "TACT_CHROMIUM",
-        &["chromium", "chromium-browser", "google-chrome"],
-    );
-    let (Some(chromedriver), Some(chromium)) = (chromedriver, chromium) else {
+    let Some(chromium) = Browser::find() else {
         assert!(
             std::env::var("TACT_REQUIRE_BROWSER").as_deref() != Ok("1"),
             "TACT_REQUIRE_BROWSER=1 but chromedriver or chromium is missing"
@@ -160,8 +109,7 @@ async fn moderators_work_the_queue_in_a_browser() {
         .collect();
     assert!(expected.len() >= 3, "{queue}");
 
-    let (_driver, driver_url) = start_driver(&chromedriver).await;
-    let client = browser(&driver_url, &chromium).await;
+    let (_driver, client) = chromium.open().await;
     client.goto(&server.url("/ui")).await.unwrap();
 
     // A wrong key is refused; the right one opens the queue.
@@ -170,12 +118,7 @@ async fn moderators_work_the_queue_in_a_browser() {
         .for_element(Locator::Id("api-key"))
         .await
         .unwrap();
-    until(
-        &client,
-        "return !document.getElementById('login').hidden",
-        |v| v == true,
-    )
-    .await;
+    login_shown(&client).await;
     key.send_keys("not-the-key").await.unwrap();
     key.send_keys(&Key::Enter.to_string()).await.unwrap();
     until(
@@ -185,10 +128,7 @@ async fn moderators_work_the_queue_in_a_browser() {
     )
     .await;
     assert_eq!(
-        client
-            .execute("return sessionStorage.getItem('tact-api-key')", vec![])
-            .await
-            .unwrap(),
+        stored_key(&client).await,
         Value::Null,
         "a refused key is not kept"
     );
@@ -306,18 +246,11 @@ async fn moderators_work_the_queue_in_a_browser() {
         .click()
         .await
         .unwrap();
-    until(
-        &client,
-        "return !document.getElementById('login').hidden",
-        |v| v == true,
-    )
-    .await;
+    login_shown(&client).await;
     assert_eq!(
-        client
-            .execute("return sessionStorage.getItem('tact-api-key')", vec![])
-            .await
-            .unwrap(),
-        Value::Null
+        stored_key(&client).await,
+        Value::Null,
+        "signing out forgets the key"
     );
     client.close().await.unwrap();
 }

@@ -12,7 +12,8 @@ use super::decisions::stored_thread;
 use super::time::rfc3339;
 use super::{Store, StoreError};
 use crate::labels::Action;
-use serde::Serialize;
+use crate::playbook::Priority;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
@@ -148,7 +149,8 @@ impl Store {
             .collect::<Result<Vec<_>, StoreError>>()?;
         items.sort_by_key(|(decided_at, item)| {
             (
-                std::cmp::Reverse(urgency(&item.decision)),
+                // Unknown or missing ranks lowest (`None` < `Some`).
+                std::cmp::Reverse(Priority::deserialize(&item.decision["priority"]).ok()),
                 item.due_at_ms.unwrap_or(i64::MAX),
                 *decided_at,
             )
@@ -247,17 +249,6 @@ impl RateTable {
             .collect();
         rates.sort_by(|a, b| b.rate.total_cmp(&a.rate).then(b.reviewed.cmp(&a.reviewed)));
         rates
-    }
-}
-
-/// The decision's priority as a rank (`urgent` highest); unknown or missing is lowest.
-fn urgency(decision: &serde_json::Value) -> u8 {
-    match decision["priority"].as_str() {
-        Some("urgent") => 4,
-        Some("high") => 3,
-        Some("normal") => 2,
-        Some("low") => 1,
-        _ => 0,
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod browser;
 pub mod harness;
 pub mod postgres;
 pub mod served;
