@@ -5,6 +5,7 @@ mod cpu;
 mod eval;
 mod feedback;
 mod flags;
+mod lint;
 mod score;
 mod serve;
 pub mod store;
@@ -152,6 +153,8 @@ pub enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// Check a draft reply against the reply guidelines (or measure the linter: --eval).
+    Lint(lint::LintArgs),
     /// Print the policy in force (validated), as TOML.
     Policy {
         #[command(flatten)]
@@ -305,6 +308,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval(args) => eval::eval(&args),
+        Command::Lint(args) => lint::run(&args),
         Command::Calibrate(args) => eval::calibrate(&args),
         Command::Train {
             data,

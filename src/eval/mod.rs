@@ -12,6 +12,7 @@
 //! [`report`].
 
 pub mod decisions;
+pub mod lint;
 pub mod report;
 
 use crate::comment::Scores;

@@ -11,7 +11,9 @@
 //! `placeholders` (the grammar of its keyword lists and reply templates); `policy_error`,
 //! `validate` and `policy` (reading and checking a policy); `history`, `personal` and
 //! `signals` (facts about a comment); `decision` (the Decision JSON); `templates` (replies);
-//! `rules`; `calibration`; and this file, which puts a decision together.
+//! `rules`; `calibration`; and this file, which puts a decision together. `lint/` (the reply
+//! linter) uses the policy's schema, `personal` and the language detector; validation runs
+//! it over every template, so it comes before `validate`.
 
 mod calibration;
 mod decision;
@@ -19,6 +21,7 @@ mod decision;
 pub(crate) mod fixtures;
 mod history;
 mod keywords;
+pub mod lint;
 mod personal;
 mod placeholders;
 mod policy;
@@ -75,6 +78,7 @@ pub struct Playbook {
     policy: Policy,
     lexicon: Lexicon,
     replies: Replies,
+    linter: lint::Linter,
     calibration: Option<Calibration>,
     /// Decisions less confident than this need review.
     review_below: f32,
@@ -87,6 +91,7 @@ impl Playbook {
         Playbook {
             lexicon: Lexicon::compile(&policy),
             replies: Replies::fill_all(&policy),
+            linter: policy.linter(),
             calibration: None,
             review_below: policy.thresholds.automated_accuracy as f32,
             policy,
@@ -107,6 +112,11 @@ impl Playbook {
     /// The policy in force (for `tact policy` and `/v1/info`).
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The reply linter of the policy in force.
+    pub fn linter(&self) -> &lint::Linter {
+        &self.linter
     }
 
     /// The calibration in force, if any.

@@ -8,6 +8,7 @@
 //! left alone: they fail the checksums and the phone shapes.
 
 use std::fmt;
+use std::ops::Range;
 
 /// A kind of personal datum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -70,14 +71,23 @@ impl Published {
 
 /// The kinds of personal data in `text`, each once, in a fixed order.
 pub fn find(text: &str, published: &Published) -> Vec<PersonalKind> {
-    let mut kinds: Vec<PersonalKind> = emails(text, published)
-        .chain(numbers(text, published))
-        .chain(ibans(text))
-        .chain(passport(text))
+    let mut kinds: Vec<PersonalKind> = locate(text, published)
+        .into_iter()
+        .map(|(kind, _)| kind)
         .collect();
     kinds.sort();
     kinds.dedup();
     kinds
+}
+
+/// Each personal datum in `text` with where it is (bytes), for pointing at it without
+/// repeating it.
+pub fn locate(text: &str, published: &Published) -> Vec<(PersonalKind, Range<usize>)> {
+    emails(text, published)
+        .chain(numbers(text, published))
+        .chain(ibans(text))
+        .chain(passport(text))
+        .collect()
 }
 
 /// A company's shared mailboxes: quoting them is not posting one's own address.
@@ -107,9 +117,14 @@ const ROLE_MAILBOXES: &[&str] = &[
     "billing",
 ];
 
-fn emails<'a>(text: &'a str, published: &'a Published) -> impl Iterator<Item = PersonalKind> + 'a {
+fn emails<'a>(
+    text: &'a str,
+    published: &'a Published,
+) -> impl Iterator<Item = (PersonalKind, Range<usize>)> + 'a {
     text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '<' | '>'))
         .filter_map(|token| {
+            let start = token.as_ptr() as usize - text.as_ptr() as usize;
+            let span = start..start + token.trim_end_matches(['.', '!', '?', ':']).len();
             let (user, domain) = token.split_once('@')?;
             let domain = domain.trim_end_matches(['.', '!', '?', ':']).to_lowercase();
             let valid = !user.is_empty()
@@ -120,7 +135,7 @@ fn emails<'a>(text: &'a str, published: &'a Published) -> impl Iterator<Item = P
                     .all(|c| c.is_alphanumeric() || ".-".contains(c));
             let brand = !published.email_domain.is_empty() && domain == published.email_domain;
             let role = ROLE_MAILBOXES.contains(&user.to_lowercase().as_str());
-            (valid && !brand && !role).then_some(PersonalKind::Email)
+            (valid && !brand && !role).then_some((PersonalKind::Email, span))
         })
 }
 
@@ -134,6 +149,8 @@ struct Number {
     bracket: bool,
     /// Where the number starts in the text (bytes).
     start: usize,
+    /// Where it ends (bytes).
+    end: usize,
 }
 
 fn digit_runs(text: &str) -> Vec<Number> {
@@ -155,6 +172,7 @@ fn digit_runs(text: &str) -> Vec<Number> {
             plus: c == '+',
             bracket: c == '(',
             start,
+            end: start,
         };
         if opens {
             i += 1;
@@ -164,6 +182,7 @@ fn digit_runs(text: &str) -> Vec<Number> {
             let c = chars[i].1;
             if c.is_ascii_digit() {
                 number.digits.push(c);
+                number.end = chars[i].0 + 1;
                 group += 1;
                 i += 1;
                 continue;
@@ -243,49 +262,61 @@ const PASSPORT_WORDS: [&str; 6] = ["паспорт", "pasport", "passport", "с�
 
 /// A passport word followed, within a few words, by 10 digits in all ("серия 4506 номер
 /// 123456", "паспорт 45 06 123456").
-fn passport(text: &str) -> Option<PersonalKind> {
+fn passport(text: &str) -> Option<(PersonalKind, Range<usize>)> {
     let lower = text.to_lowercase();
     PASSPORT_WORDS.iter().find_map(|word| {
-        let at = lower.find(word)? + word.len();
-        let digits = lower[at..]
-            .chars()
-            .take(40)
-            .filter(char::is_ascii_digit)
-            .count();
-        (digits == 10).then_some(PersonalKind::Passport)
+        let found = lower.find(word)?;
+        let at = found + word.len();
+        let window: String = lower[at..].chars().take(40).collect();
+        let digits = window.chars().filter(char::is_ascii_digit).count();
+        let last_digit = window
+            .rfind(|c: char| c.is_ascii_digit())
+            .map_or(0, |i| i + 1);
+        // Spans are of the text as written; lowercasing keeps these ASCII and Cyrillic
+        // letters' lengths.
+        let end = (at + last_digit).min(text.len());
+        (digits == 10).then_some((PersonalKind::Passport, found..end))
     })
 }
 
-fn numbers<'a>(text: &'a str, published: &'a Published) -> impl Iterator<Item = PersonalKind> + 'a {
+fn numbers<'a>(
+    text: &'a str,
+    published: &'a Published,
+) -> impl Iterator<Item = (PersonalKind, Range<usize>)> + 'a {
     let lower = text.to_lowercase();
     digit_runs(text).into_iter().filter_map(move |n| {
-        let d = n.digits.as_str();
-        // "parcel 0045119283", "AWB 0712…": a reference, whatever it looks like.
-        if reference_word_before(&lower[..n.start.min(lower.len())]) {
-            return None;
-        }
-        if !published.phone_digits.is_empty() && published.phone_digits.ends_with(d) {
-            return None;
-        }
-        if d.len() == 10 && n.groups == [2, 2, 6] {
-            return Some(PersonalKind::Passport);
-        }
-        if (13..=19).contains(&d.len()) && luhn(d) && !d.starts_with('0') {
-            return Some(PersonalKind::Card);
-        }
-        if d.len() == 13 && cnp(d) {
-            return Some(PersonalKind::Cnp);
-        }
-        // A trunk-prefixed phone shape first: a phone that happens to pass the EGN or SNILS
-        // check is still named as what it looks like.
-        if phone(&n) {
-            return Some(PersonalKind::Phone);
-        }
-        if d.len() == 10 && egn(d) {
-            return Some(PersonalKind::Egn);
-        }
-        (d.len() == 11 && snils(d)).then_some(PersonalKind::Snils)
+        let span = n.start..n.end;
+        number_kind(&n, &lower, published).map(|kind| (kind, span))
     })
+}
+
+fn number_kind(n: &Number, lower: &str, published: &Published) -> Option<PersonalKind> {
+    let d = n.digits.as_str();
+    // "parcel 0045119283", "AWB 0712…": a reference, whatever it looks like.
+    if reference_word_before(&lower[..n.start.min(lower.len())]) {
+        return None;
+    }
+    if !published.phone_digits.is_empty() && published.phone_digits.ends_with(d) {
+        return None;
+    }
+    if d.len() == 10 && n.groups == [2, 2, 6] {
+        return Some(PersonalKind::Passport);
+    }
+    if (13..=19).contains(&d.len()) && luhn(d) && !d.starts_with('0') {
+        return Some(PersonalKind::Card);
+    }
+    if d.len() == 13 && cnp(d) {
+        return Some(PersonalKind::Cnp);
+    }
+    // A trunk-prefixed phone shape first: a phone that happens to pass the EGN or SNILS
+    // check is still named as what it looks like.
+    if phone(n) {
+        return Some(PersonalKind::Phone);
+    }
+    if d.len() == 10 && egn(d) {
+        return Some(PersonalKind::Egn);
+    }
+    (d.len() == 11 && snils(d)).then_some(PersonalKind::Snils)
 }
 
 /// Toll-free and shared-cost service numbers (UK 0800/03xx/084x/087x, Romanian and Bulgarian
@@ -413,6 +444,12 @@ const IBAN_LENGTHS: &[(&str, usize)] = &[
     ("HU", 28),
 ];
 
+/// Byte range of a range of characters (of an uppercased text of the same characters).
+fn char_span(text: &str, chars: Range<usize>) -> Range<usize> {
+    let byte = |i: usize| text.char_indices().nth(i).map_or(text.len(), |(b, _)| b);
+    byte(chars.start)..byte(chars.end)
+}
+
 /// ISO 13616 check: move the first four characters to the end, letters to 10…35, mod 97 = 1.
 pub fn iban_valid(iban: &str) -> bool {
     let (head, tail) = iban.split_at(4);
@@ -431,9 +468,9 @@ pub fn iban_valid(iban: &str) -> bool {
     rem == 1
 }
 
-fn ibans(text: &str) -> impl Iterator<Item = PersonalKind> + '_ {
+fn ibans(text: &str) -> impl Iterator<Item = (PersonalKind, Range<usize>)> + '_ {
     let upper: Vec<char> = text.to_uppercase().chars().collect();
-    let mut found = false;
+    let mut found = None;
     for start in 0..upper.len().saturating_sub(4) {
         let opens = upper[start].is_ascii_uppercase()
             && upper[start + 1].is_ascii_uppercase()
@@ -456,11 +493,23 @@ fn ibans(text: &str) -> impl Iterator<Item = PersonalKind> + '_ {
             .take(len)
             .collect();
         if compact.len() == len && iban_valid(&compact) {
-            found = true;
+            let written = upper[start..].iter().take(len + len / 4 + 1);
+            let mut seen = 0;
+            let mut chars = 0;
+            for c in written {
+                chars += 1;
+                if *c != ' ' {
+                    seen += 1;
+                }
+                if seen == len {
+                    break;
+                }
+            }
+            found = Some(char_span(text, start..start + chars));
             break;
         }
     }
-    found.then_some(PersonalKind::Iban).into_iter()
+    found.map(|span| (PersonalKind::Iban, span)).into_iter()
 }
 
 #[cfg(test)]

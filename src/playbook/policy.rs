@@ -65,6 +65,12 @@ impl Policy {
         self.rules.get(rule).action
     }
 
+    /// The reply linter of this policy (its `[lint]` was checked when the policy was read).
+    pub fn linter(&self) -> super::lint::Linter {
+        super::lint::Linter::new(&self.lint, &self.brand)
+            .expect("a validated policy's [lint] compiles")
+    }
+
     /// The accuracy wanted from automated decisions.
     pub fn automated_accuracy(&self) -> f64 {
         self.thresholds.automated_accuracy

@@ -41,6 +41,12 @@ pub enum PolicyError {
         lang: Lang,
         fallback: Option<Lang>,
     },
+    #[error("{key} = {phrase:?} has no word to match")]
+    EmptyPhrase { key: String, phrase: String },
+    #[error("{key} breaks the reply guidelines: {kinds} (the linter's findings; rewrite the template or the [lint] phrase that matched)")]
+    TemplateLint { key: String, kinds: String },
+    #[error("lint.{key} = {value} is outside [1, 1000]")]
+    LintCount { key: &'static str, value: u32 },
     #[error("{key}: {problem}")]
     Template {
         key: String,

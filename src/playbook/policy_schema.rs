@@ -19,6 +19,10 @@ pub struct PolicyFile {
     pub(super) rules: Rules,
     pub(super) keywords: Keywords,
     pub(super) templates: Templates,
+    /// The reply linter's phrase lists and thresholds; a file without `[lint]` gets the
+    /// default policy's.
+    #[serde(default = "default_lint")]
+    pub(super) lint: Lint,
 }
 
 /// Values of the reply placeholders.
@@ -307,4 +311,66 @@ impl Templates {
             Action::Wait | Action::Ignore | Action::DeleteAndBan => &NO_TEMPLATES,
         }
     }
+}
+
+/// The reply linter's settings (`[lint]`): how sure the heads must be, when capitals shout,
+/// and the phrase lists per language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lint {
+    /// Negative sentiment of the reply (the sentiment head on the reply itself) from which a
+    /// reply with an exclamation mark reads as emotional.
+    pub emotional_negative: f64,
+    /// Abusive probability of the reply from which it is insulting.
+    pub insulting_abusive: f64,
+    /// Exclamation marks in a row that shout.
+    pub shout_min_exclamations: u32,
+    /// Capital letters in a row of capitalised words that shout.
+    pub shout_min_letters: u32,
+    pub phrases: LintPhrases,
+}
+
+/// Phrase lists per language (grammar in `lint/text.rs`: `word*`, `#` a number, `_` any word,
+/// `..` up to four words).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintPhrases {
+    pub accusing: PerLang,
+    pub emotional: PerLang,
+    pub insulting: PerLang,
+    pub dismissive: PerLang,
+    /// Words of a joke; with a laughing emoji or alone, under a problem.
+    pub joking: PerLang,
+    pub vague_deflection: PerLang,
+    /// An apology (RSR's S).
+    pub apology: PerLang,
+    /// A concrete next step: a channel, what will happen, when (RSR's R).
+    pub next_step: PerLang,
+    /// Words that introduce personal data (an address, a birth date, an ID) when a number
+    /// follows.
+    pub personal: PerLang,
+}
+
+impl LintPhrases {
+    pub fn named(&self) -> [(&'static str, &PerLang); 9] {
+        [
+            ("accusing", &self.accusing),
+            ("emotional", &self.emotional),
+            ("insulting", &self.insulting),
+            ("dismissive", &self.dismissive),
+            ("joking", &self.joking),
+            ("vague_deflection", &self.vague_deflection),
+            ("apology", &self.apology),
+            ("next_step", &self.next_step),
+            ("personal", &self.personal),
+        ]
+    }
+}
+
+/// The default policy's `[lint]`, for policy files written before the linter.
+fn default_lint() -> Lint {
+    let mut file: toml::Table =
+        toml::from_str(include_str!("default_policy.toml")).expect("the default policy parses");
+    let lint = file.remove("lint").expect("the default policy has [lint]");
+    lint.try_into().expect("the default [lint] is valid")
 }

@@ -3,11 +3,12 @@
 //! fillable in every language. A `Policy` that exists has passed all of it.
 
 use super::keywords::Keyword;
+use super::lint::{Draft, Linter};
 use super::placeholders;
 use super::policy_error::PolicyError;
 use super::policy_schema::PolicyFile;
 use super::vocabulary::{action_replies, Channel, RuleId};
-use crate::labels::{Action, Lang};
+use crate::labels::{Action, Intent, Lang};
 
 impl PolicyFile {
     pub(super) fn validate(&self) -> Result<(), PolicyError> {
@@ -16,7 +17,8 @@ impl PolicyFile {
         self.check_every_rule_can_fire()?;
         self.check_outcomes()?;
         self.check_keywords()?;
-        self.check_templates()
+        self.check_templates()?;
+        self.check_lint()
     }
 
     fn check_ranges(&self) -> Result<(), PolicyError> {
@@ -24,10 +26,20 @@ impl PolicyFile {
             .thresholds
             .named()
             .map(|(name, value)| (format!("thresholds.{name}"), value));
-        let ratios = [(
-            "signals.shout_caps_ratio".to_string(),
-            self.signals.shout_caps_ratio,
-        )];
+        let ratios = [
+            (
+                "signals.shout_caps_ratio".to_string(),
+                self.signals.shout_caps_ratio,
+            ),
+            (
+                "lint.emotional_negative".to_string(),
+                self.lint.emotional_negative,
+            ),
+            (
+                "lint.insulting_abusive".to_string(),
+                self.lint.insulting_abusive,
+            ),
+        ];
         match thresholds
             .into_iter()
             .chain(ratios)
@@ -235,5 +247,64 @@ impl PolicyFile {
             }
         }
         Ok(())
+    }
+
+    /// `[lint]` compiles, and every reply template passes the linter, read as an answer to
+    /// the kind of comment its action answers.
+    fn check_lint(&self) -> Result<(), PolicyError> {
+        for (key, value) in [
+            ("shout_min_letters", self.lint.shout_min_letters),
+            ("shout_min_exclamations", self.lint.shout_min_exclamations),
+        ] {
+            if !(1..=1000).contains(&value) {
+                return Err(PolicyError::LintCount { key, value });
+            }
+        }
+        let linter =
+            Linter::new(&self.lint, &self.brand).map_err(|empty| PolicyError::EmptyPhrase {
+                key: empty.key,
+                phrase: empty.phrase,
+            })?;
+        for &action in Action::ALL {
+            for &lang in Lang::ALL {
+                for (i, template) in self.templates.get(action).get(lang).iter().enumerate() {
+                    let reply = placeholders::fill(template, &self.brand)
+                        .expect("check_templates filled every template");
+                    let report = linter.lint(&Draft {
+                        reply: &reply,
+                        intent: Some(answered_intent(action)),
+                        lang: Some(lang),
+                        ..Draft::default()
+                    });
+                    if !report.ok {
+                        let kinds: Vec<&str> =
+                            report.findings.iter().map(|f| f.kind.as_str()).collect();
+                        return Err(PolicyError::TemplateLint {
+                            key: format!("templates.{action}.{lang} #{}", i + 1),
+                            kinds: kinds.join(", "),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The kind of comment an action's replies answer, for linting its templates.
+fn answered_intent(action: Action) -> Intent {
+    match action {
+        Action::Resolve => Intent::Complaint,
+        Action::Answer => Intent::Question,
+        Action::Thank => Intent::Praise,
+        Action::Correct => Intent::Misinformation,
+        // A holding line while a senior colleague takes over (threats, legal, close calls):
+        // the resolution comes from that colleague.
+        Action::Escalate
+        | Action::Acknowledge
+        | Action::Hide
+        | Action::Wait
+        | Action::Ignore
+        | Action::DeleteAndBan => Intent::Other,
     }
 }

@@ -1,0 +1,278 @@
+//! The detectors: each kind of finding from the reply's words (the policy's phrase lists),
+//! its shape (capitals, exclamation marks, emoji), its personal data, its language against
+//! the comment's, and the encoder's scores of it when given; then RSR from what is left.
+
+use super::messages::message;
+use super::text::{Phrase, Text};
+use super::{Draft, Finding, Kind, Linter, Lists, Report, Rsr};
+use crate::labels::{Intent, Lang};
+use crate::playbook::personal;
+use std::ops::Range;
+
+/// Emoji that laugh or wink: under a problem they read as a joke about it.
+const LAUGHING: &[char] = &[
+    '😂', '🤣', '😅', '😆', '😄', '😁', '😃', '😀', '😉', '😜', '😝', '🙃', '😬', '🤪', '😹',
+];
+
+/// Emoji that mock the person they answer.
+const MOCKING: &[char] = &['🤡', '🖕', '🙄'];
+
+/// Kinds that make their sentence unfit to count as a next step.
+const SPOILS_SENTENCE: &[Kind] = &[
+    Kind::Accusing,
+    Kind::Emotional,
+    Kind::Insulting,
+    Kind::Dismissive,
+    Kind::JokingAboutProblem,
+    Kind::VagueDeflection,
+    Kind::Shouting,
+];
+
+/// Words that need no translation: a reply of these alone has no language to get wrong.
+fn letters(text: &Text) -> usize {
+    text.chars.iter().filter(|c| c.is_alphabetic()).count()
+}
+
+pub(super) fn lint(linter: &Linter, draft: &Draft) -> Report {
+    let reply_lang = crate::lang::detect(draft.reply);
+    let expected = draft
+        .lang
+        .or_else(|| draft.comment.map(crate::lang::detect));
+    let text = Text::new(draft.reply, reply_lang);
+    let lists = &linter.lists[reply_lang.index()];
+    let mut found: Vec<(Kind, Range<usize>)> = Vec::new();
+
+    for (kind, list) in [
+        (Kind::Accusing, &lists.accusing),
+        (Kind::Emotional, &lists.emotional),
+        (Kind::Insulting, &lists.insulting),
+        (Kind::Dismissive, &lists.dismissive),
+    ] {
+        found.extend(sentences_with(&text, list).map(|s| (kind, s)));
+    }
+    found.extend(
+        text.chars
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| MOCKING.contains(c))
+            .map(|(i, _)| (Kind::Insulting, text.sentence_at(i))),
+    );
+    if let Some(scores) = draft.scores {
+        if scores.abusive >= linter.insulting_abusive {
+            found.push((Kind::Insulting, text.whole()));
+        }
+        if scores.negative >= linter.emotional_negative && text.chars.contains(&'!') {
+            found.push((Kind::Emotional, text.whole()));
+        }
+    }
+    let apology: Vec<usize> = sentences_with(&text, &lists.apology)
+        .map(|s| text.sentence_index(s.start))
+        .collect();
+    let problem = match draft.intent {
+        Some(intent) => matches!(intent, Intent::Complaint | Intent::Request),
+        None => !apology.is_empty() || draft.comment.is_none(),
+    };
+    if problem {
+        found.extend(jokes(&text, lists).map(|s| (Kind::JokingAboutProblem, s)));
+    }
+    found.extend(shouting(linter, &text).map(|s| (Kind::Shouting, s)));
+    found.extend(personal_data(linter, draft.reply, &text, lists));
+
+    let next_steps: Vec<Range<usize>> = sentences_with(&text, &lists.next_step)
+        .chain(contacts(&text))
+        .collect();
+    let spoiled = |s: &Range<usize>| {
+        found
+            .iter()
+            .any(|(k, f)| SPOILS_SENTENCE.contains(k) && overlaps(f, s))
+    };
+    let concrete = next_steps.iter().any(|s| !spoiled(s));
+    if !concrete {
+        found.extend(
+            sentences_with(&text, &lists.vague_deflection).map(|s| (Kind::VagueDeflection, s)),
+        );
+    }
+    let concrete = concrete && !found.iter().any(|(k, _)| *k == Kind::VagueDeflection);
+
+    if let Some(expected) = expected {
+        if reply_lang != expected && letters(&text) >= 3 {
+            found.push((Kind::WrongLanguage, text.whole()));
+        }
+    }
+    let complaint = match draft.intent {
+        Some(intent) => intent == Intent::Complaint,
+        None => !apology.is_empty(),
+    };
+    if complaint && apology.is_empty() {
+        found.push((Kind::MissingApology, text.whole()));
+    }
+    if complaint && !concrete {
+        found.push((Kind::MissingNextStep, text.whole()));
+    }
+
+    let rsr = Rsr {
+        respond: !text.whole().is_empty(),
+        apologise: !apology.is_empty() && problem,
+        resolve: concrete || (!complaint && answers(draft.intent, &found)),
+    };
+    Report::from_found(found, reply_lang, rsr)
+}
+
+impl Report {
+    /// One finding per kind and span, in reading order.
+    fn from_found(mut found: Vec<(Kind, Range<usize>)>, lang: Lang, rsr: Rsr) -> Report {
+        found.sort_by_key(|(kind, span)| (span.start, *kind, span.end));
+        found.dedup_by(|a, b| a.0 == b.0 && overlaps(&a.1, &b.1));
+        let findings: Vec<Finding> = found
+            .into_iter()
+            .map(|(kind, span)| {
+                let (message, suggestion) = message(kind, lang);
+                Finding {
+                    kind,
+                    severity: kind.severity(),
+                    span: [span.start, span.end],
+                    message: message.to_string(),
+                    suggestion: suggestion.to_string(),
+                }
+            })
+            .collect();
+        Report {
+            ok: findings.is_empty(),
+            findings,
+            rsr,
+        }
+    }
+}
+
+/// A plain answer resolves a question, request or rumour when nothing in it deflects or
+/// belittles.
+fn answers(intent: Option<Intent>, found: &[(Kind, Range<usize>)]) -> bool {
+    let answerable = matches!(
+        intent,
+        Some(Intent::Question | Intent::Request | Intent::Misinformation | Intent::Other)
+    );
+    answerable
+        && !found.iter().any(|(k, _)| {
+            matches!(
+                k,
+                Kind::VagueDeflection | Kind::Insulting | Kind::Dismissive | Kind::Shouting
+            )
+        })
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// The sentences in which any phrase of `list` occurs, each once.
+fn sentences_with<'t>(
+    text: &'t Text,
+    list: &'t [Phrase],
+) -> impl Iterator<Item = Range<usize>> + 't {
+    let mut seen: Vec<Range<usize>> = list
+        .iter()
+        .flat_map(|p| p.find_all(text))
+        .map(|m| text.sentence_at(m.start))
+        .collect();
+    seen.sort_by_key(|s| s.start);
+    seen.dedup();
+    seen.into_iter()
+}
+
+/// Sentences with a joke: a laughing emoji, or a joking phrase.
+fn jokes<'t>(text: &'t Text, lists: &'t Lists) -> impl Iterator<Item = Range<usize>> + 't {
+    let emoji = text
+        .chars
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| LAUGHING.contains(c))
+        .map(|(i, _)| text.sentence_at(i));
+    let mut all: Vec<Range<usize>> = emoji.chain(sentences_with(text, &lists.joking)).collect();
+    all.sort_by_key(|s| s.start);
+    all.dedup();
+    all.into_iter()
+}
+
+/// A word written in capitals (two letters or more, no digits).
+fn capitals(text: &Text, word: &Range<usize>) -> bool {
+    let w = &text.chars[word.clone()];
+    w.len() >= 2 && w.iter().all(|c| c.is_alphabetic()) && w.iter().all(|c| c.is_uppercase())
+}
+
+/// Sentences that shout: a run of capitalised words with `shout_min_letters` letters, or a
+/// capitalised word of three letters or more with `shout_min_exclamations` `!` in a row.
+fn shouting<'t>(linter: &'t Linter, text: &'t Text) -> impl Iterator<Item = Range<usize>> + 't {
+    let mut out = Vec::new();
+    let mut run_letters = 0;
+    for word in &text.words {
+        if capitals(text, &word.chars) {
+            run_letters += word.chars.len();
+            if run_letters >= linter.shout_min_letters {
+                out.push(text.sentence_at(word.chars.start));
+            }
+        } else {
+            run_letters = 0;
+        }
+    }
+    for sentence in &text.sentences {
+        let chars = &text.chars[sentence.clone()];
+        let bangs = chars
+            .split(|c| *c != '!')
+            .map(<[char]>::len)
+            .max()
+            .unwrap_or(0);
+        let loud_word = text.words.iter().any(|w| {
+            overlaps(&w.chars, sentence) && w.chars.len() >= 3 && capitals(text, &w.chars)
+        });
+        if bangs >= linter.shout_min_exclamations && loud_word {
+            out.push(sentence.clone());
+        }
+    }
+    out.sort_by_key(|s| s.start);
+    out.dedup();
+    out.into_iter()
+}
+
+/// Personal data in the reply: what `personal` finds (phones, e-mails, cards, IBANs, national
+/// IDs, passports), and a word of the `personal` list (an address, a birth date, an ID) with a
+/// number right after it. The span covers the datum; the message never repeats it.
+fn personal_data(
+    linter: &Linter,
+    reply: &str,
+    text: &Text,
+    lists: &Lists,
+) -> Vec<(Kind, Range<usize>)> {
+    let to_char = |byte: usize| reply[..byte].chars().count();
+    let mut out: Vec<(Kind, Range<usize>)> = personal::locate(reply, &linter.published)
+        .into_iter()
+        .map(|(_, bytes)| (Kind::PersonalData, to_char(bytes.start)..to_char(bytes.end)))
+        .collect();
+    for phrase in &lists.personal {
+        for m in phrase.find_all(text) {
+            let after = text
+                .words
+                .iter()
+                .skip_while(|w| w.chars.start < m.end)
+                .take(3);
+            let mut end = None;
+            for w in after {
+                if w.folded.chars().any(|c| c.is_ascii_digit()) {
+                    end = Some(w.chars.end);
+                }
+            }
+            if let Some(end) = end {
+                out.push((Kind::PersonalData, m.start..end));
+            }
+        }
+    }
+    out
+}
+
+/// E-mail addresses, web addresses and phone numbers the reply gives: a concrete channel.
+/// (Brand contacts here; the customer's own are personal data, found separately.)
+fn contacts(text: &Text) -> impl Iterator<Item = Range<usize>> + '_ {
+    text.sentences.iter().cloned().filter(move |s| {
+        let sentence: String = text.chars[s.clone()].iter().collect();
+        sentence.contains('@') || sentence.contains("http") || sentence.contains("www.")
+    })
+}
