@@ -10,6 +10,7 @@ mod docs_page;
 mod engine;
 mod error;
 mod input;
+mod lint_route;
 mod listen;
 mod memory;
 mod metrics;
@@ -27,6 +28,7 @@ pub use model_thread::ModelStatus;
 pub use router::app;
 
 use error::AppError;
+pub use lint_route::MAX_REPLY_CHARS as MAX_LINT_REPLY_CHARS;
 
 use crate::pipeline::Pipeline;
 use crate::store::{Store, StoreConfig};

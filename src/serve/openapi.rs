@@ -1,7 +1,7 @@
 //! The OpenAPI document of the service: paths from the handlers' `#[utoipa::path]`
 //! annotations, schemas from the request and response types they name.
 
-use super::{review, router, store_routes};
+use super::{lint_route, review, router, store_routes};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         router::decide,
         router::classify,
+        lint_route::lint,
         router::health,
         router::ready,
         router::info,

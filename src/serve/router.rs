@@ -13,7 +13,7 @@ use super::api::{
 use super::engine::Timing;
 use super::error::AppError;
 use super::input::CommentsBody;
-use super::{docs_page, openapi, review, store_routes, AppState};
+use super::{docs_page, lint_route, openapi, review, store_routes, AppState};
 use crate::classify::Backend;
 use crate::labels::{Action, Intent, Lang, Sentiment};
 use crate::playbook::ScoreTable;
@@ -35,6 +35,7 @@ pub fn app(state: AppState) -> Router {
     let protected = Router::new()
         .route("/v1/decide", post(decide))
         .route("/v1/classify", post(classify))
+        .route("/v1/lint", post(lint_route::lint))
         .route("/v1/info", get(info))
         .route(
             "/v1/authors/{author_id}",

@@ -3,7 +3,7 @@
 //! the comment's, and the encoder's scores of it when given; then RSR from what is left.
 
 use super::messages::message;
-use super::text::{Phrase, Text};
+use super::text::{Phrase, Text, Word};
 use super::{Draft, Finding, Kind, Linter, Lists, Report, Rsr};
 use crate::labels::{Intent, Lang};
 use crate::playbook::personal;
@@ -121,7 +121,14 @@ pub(super) fn lint(linter: &Linter, draft: &Draft) -> Report {
 impl Report {
     /// One finding per kind and span, in reading order.
     fn from_found(mut found: Vec<(Kind, Range<usize>)>, lang: Lang, rsr: Rsr) -> Report {
-        found.sort_by_key(|(kind, span)| (span.start, *kind, span.end));
+        // What is missing from the whole reply comes after what is wrong in its sentences.
+        let whole = |kind: Kind| {
+            matches!(
+                kind,
+                Kind::MissingApology | Kind::MissingNextStep | Kind::WrongLanguage
+            )
+        };
+        found.sort_by_key(|(kind, span)| (whole(*kind), span.start, *kind, span.end));
         found.dedup_by(|a, b| a.0 == b.0 && overlaps(&a.1, &b.1));
         let findings: Vec<Finding> = found
             .into_iter()
@@ -249,17 +256,17 @@ fn personal_data(
         .collect();
     for phrase in &lists.personal {
         for m in phrase.find_all(text) {
-            let after = text
+            let digits = |w: &Word| w.folded.chars().any(|c| c.is_ascii_digit());
+            let after: Vec<&Word> = text
                 .words
                 .iter()
                 .skip_while(|w| w.chars.start < m.end)
-                .take(3);
-            let mut end = None;
-            for w in after {
-                if w.folded.chars().any(|c| c.is_ascii_digit()) {
-                    end = Some(w.chars.end);
-                }
-            }
+                .collect();
+            // The last number within three words, then the digit groups that continue it.
+            let end = after.iter().take(3).rposition(|w| digits(w)).map(|last| {
+                let run = after[last..].iter().take_while(|w| digits(w)).count();
+                after[last + run - 1].chars.end
+            });
             if let Some(end) = end {
                 out.push((Kind::PersonalData, m.start..end));
             }

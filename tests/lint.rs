@@ -1,0 +1,184 @@
+//! The reply linter end to end: `POST /v1/lint` through the router (`oneshot`, the real
+//! model's app, behind the API key), and `tact lint` (one draft, `--json`, `--eval`).
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request};
+use common::app::{call, post, ready_app};
+use serde_json::{json, Value};
+use std::process::Command;
+use tact::serve::ServeConfig;
+
+const KEY: &str = "lint-key";
+
+fn with_key(mut request: Request<Body>) -> Request<Body> {
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {KEY}").parse().unwrap(),
+    );
+    request
+}
+
+fn kinds(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lint_route_answers_findings_and_refuses_bad_bodies() {
+    let config = ServeConfig {
+        api_key: Some(KEY.to_string()),
+        ..ServeConfig::default()
+    };
+    let (_, app) = ready_app(config).await;
+    let bad = json!({
+        "reply": "Trebuia să verificați coletul în fața curierului, așa cum scrie clar în termeni.",
+        "comment": "Coletul a ajuns cu televizorul spart.",
+        "intent": "complaint"
+    });
+    call(&app, post("/v1/lint", bad.to_string()))
+        .await
+        .error(401, "unauthorized");
+
+    let answer = call(&app, with_key(post("/v1/lint", bad.to_string()))).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let report = answer.json();
+    assert_eq!(report["ok"], false);
+    assert_eq!(
+        kinds(&report),
+        ["accusing", "missing_apology", "missing_next_step"]
+    );
+    let accusing = &report["findings"][0];
+    assert_eq!(accusing["severity"], "error");
+    assert_eq!(accusing["span"], json!([0, 80]));
+    assert!(accusing["message"].as_str().unwrap().contains("vina"));
+    assert_eq!(
+        report["rsr"],
+        json!({"respond": true, "apologise": false, "resolve": false})
+    );
+
+    let good = json!({
+        "reply": "Ne pare rău! Trimiteți-ne în privat numărul comenzii și vă trimitem un televizor nou mâine.",
+        "comment": "Coletul a ajuns cu televizorul spart.",
+        "intent": "complaint"
+    });
+    let answer = call(&app, with_key(post("/v1/lint", good.to_string()))).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["ok"], true, "{}", answer.text);
+
+    call(&app, with_key(post("/v1/lint", "{\"reply\": ")))
+        .await
+        .error(400, "invalid_json");
+    let message = call(
+        &app,
+        with_key(post(
+            "/v1/lint",
+            json!({"reply": "ok", "intent": "angry"}).to_string(),
+        )),
+    )
+    .await
+    .error(422, "invalid_input");
+    assert!(message.starts_with("intent"), "{message}");
+    let message = call(
+        &app,
+        with_key(post("/v1/lint", json!({"reply": "  "}).to_string())),
+    )
+    .await
+    .error(422, "invalid_input");
+    assert!(message.starts_with("reply: empty"), "{message}");
+    let long = "a".repeat(tact::serve::MAX_LINT_REPLY_CHARS + 1);
+    let message = call(
+        &app,
+        with_key(post("/v1/lint", json!({"reply": long}).to_string())),
+    )
+    .await
+    .error(422, "invalid_input");
+    assert!(message.contains("at most"), "{message}");
+}
+
+fn tact() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tact"))
+}
+
+#[test]
+fn the_cli_lints_a_draft_and_measures_the_labelled_replies() {
+    let out = tact()
+        .args([
+            "lint",
+            "Сами виноваты, нужно было проверить посылку при курьере!!!",
+            "--comment",
+            "Посылка пришла разбитой.",
+            "--intent",
+            "complaint",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a draft with findings exits 1");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = kinds(&report);
+    assert!(found.contains(&"accusing".to_string()), "{found:?}");
+    assert!(found.contains(&"missing_apology".to_string()), "{found:?}");
+    // Messages in the reply's language.
+    assert!(report["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("клиента"));
+
+    let out = tact()
+        .args([
+            "lint",
+            "Thanks so much, glad you enjoyed it!",
+            "--intent",
+            "praise",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("ok"));
+
+    // Personal data is pointed at, never printed.
+    let out = tact()
+        .args([
+            "lint",
+            "Sorry! We've resent it to priya.shah@hotmail.co.uk today.",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("personal_data"), "{text}");
+    assert!(!text.contains("priya.shah"), "{text}");
+
+    let out = tact()
+        .args([
+            "lint",
+            "--eval",
+            "datasets/replies",
+            "--split",
+            "test",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let measured: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let records = measured["all"]["records"].as_u64().unwrap();
+    let per_lang: u64 = ["ro", "bg", "ru", "en"]
+        .iter()
+        .map(|l| measured["by_lang"][l]["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(records, per_lang);
+    assert!(records > 100, "the test part has {records} records");
+
+    let out = tact().args(["lint"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
