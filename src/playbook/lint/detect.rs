@@ -278,8 +278,11 @@ fn personal_data(
 /// E-mail addresses, web addresses and phone numbers the reply gives: a concrete channel.
 /// (Brand contacts here; the customer's own are personal data, found separately.)
 fn contacts(text: &Text) -> impl Iterator<Item = Range<usize>> + '_ {
-    text.sentences.iter().cloned().filter(move |s| {
-        let sentence: String = text.chars[s.clone()].iter().collect();
-        sentence.contains('@') || sentence.contains("http") || sentence.contains("www.")
-    })
+    text.sentences
+        .iter()
+        .filter(move |s| {
+            let sentence: String = text.chars[(*s).clone()].iter().collect();
+            sentence.contains('@') || sentence.contains("http") || sentence.contains("www.")
+        })
+        .cloned()
 }
