@@ -380,6 +380,7 @@ async fn openapi_describes_every_route_and_the_decision() {
             "/v1/feedback",
             "/v1/figures",
             "/v1/info",
+            "/v1/lint",
             "/v1/queue",
             "/v1/replies"
         ]
