@@ -28,7 +28,7 @@ const SPOILS_SENTENCE: &[Kind] = &[
     Kind::Shouting,
 ];
 
-/// Words that need no translation: a reply of these alone has no language to get wrong.
+/// Letters in the text: a reply with too few of them has no language to get wrong.
 fn letters(text: &Text) -> usize {
     text.chars.iter().filter(|c| c.is_alphabetic()).count()
 }
