@@ -8,7 +8,8 @@
 use crate::comment::Scores;
 use crate::model::batching::in_input_order;
 use crate::model::{
-    CpuTier, Encoder, EncoderConfig, Heads, ModelError, ModelFiles, TokenCut, Tokens, WeightFormat,
+    CpuTier, Encoder, EncoderConfig, Heads, ModelError, ModelFiles, ReplyHead, TokenCut, Tokens,
+    WeightFormat,
 };
 use std::path::PathBuf;
 
@@ -20,6 +21,8 @@ pub trait Backend {
     /// Scores a batch of tokenised texts (one forward pass), one result per text, in order.
     fn classify_tokens(&self, batch: &[&Tokens]) -> Result<Vec<Classified>, ModelError>;
     fn heads(&self) -> &Heads;
+    /// The reply linter's head, whose kinds name [`Classified::faults`]; `None` without one.
+    fn reply_head(&self) -> Option<&ReplyHead>;
     fn encoder_info(&self) -> EncoderInfo;
 }
 
@@ -40,7 +43,8 @@ pub struct EncoderInfo {
 pub struct ModelConfig {
     /// Where the encoder's files are cached (fetched there on first use).
     pub model_dir: PathBuf,
-    /// A directory with `heads.json` + `heads.safetensors`; `None` = the committed heads.
+    /// A directory with `heads.json` + `heads.safetensors` (and the reply linter's
+    /// `reply_head.json`, when it has one); `None` = the committed heads.
     pub heads_dir: Option<PathBuf>,
     pub weight_format: WeightFormat,
     /// The int8 kernels' instruction set (this CPU must have it).
@@ -63,11 +67,15 @@ pub struct Classified {
     pub truncated: bool,
     /// Where a long text was cut (head + tail).
     pub cut: Option<TokenCut>,
+    /// The reply head's probability per kind (read as a sentence of a draft reply), in the
+    /// order of its kinds; empty without a reply head.
+    pub faults: Vec<f32>,
 }
 
 pub struct Classifier {
     pub encoder: Encoder,
     pub heads: Heads,
+    pub reply_head: Option<ReplyHead>,
 }
 
 impl Classifier {
@@ -95,7 +103,31 @@ impl Classifier {
                 encoder.hidden_size()
             )));
         }
-        Ok(Self { encoder, heads })
+        let reply_head = match &config.heads_dir {
+            Some(dir) if dir.join("reply_head.json").exists() => {
+                Some(ReplyHead::load(&dir.join("reply_head.json"))?)
+            }
+            _ => ReplyHead::builtin()?,
+        };
+        if let Some(head) = &reply_head {
+            if head.card.embedding_dim != encoder.hidden_size() {
+                return Err(ModelError::Config(format!(
+                    "the reply head expects {}-dimensional vectors, the encoder gives {}",
+                    head.card.embedding_dim,
+                    encoder.hidden_size()
+                )));
+            }
+            if head.card.encoder_heads_trained_at != heads.card.trained_at {
+                tracing::warn!(
+                    "the reply head was trained with the encoder of other heads; run `tact lint --train`"
+                );
+            }
+        }
+        Ok(Self {
+            encoder,
+            heads,
+            reply_head,
+        })
     }
 
     /// Tokenises and scores texts, batching them by length `batch_size` at a time.
@@ -123,18 +155,27 @@ impl Backend for Classifier {
         let scores = self.heads.scores(&embeddings)?;
         Ok(scores
             .into_iter()
+            .zip(&embeddings)
             .zip(batch)
-            .map(|(scores, t)| Classified {
+            .map(|((scores, embedding), t)| Classified {
                 scores,
                 tokens: t.ids.len(),
                 truncated: t.truncated,
                 cut: t.cut,
+                faults: self
+                    .reply_head
+                    .as_ref()
+                    .map_or_else(Vec::new, |h| h.scores(embedding)),
             })
             .collect())
     }
 
     fn heads(&self) -> &Heads {
         &self.heads
+    }
+
+    fn reply_head(&self) -> Option<&ReplyHead> {
+        self.reply_head.as_ref()
     }
 
     fn encoder_info(&self) -> EncoderInfo {

@@ -18,6 +18,7 @@ pub mod model;
 pub mod objective;
 pub mod pipeline;
 pub mod playbook;
+pub mod reply_scores;
 pub mod score;
 pub mod serve;
 pub mod store;

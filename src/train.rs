@@ -20,6 +20,8 @@ use candle_nn::{Optimizer, VarMap};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+pub mod reply_head;
+
 /// The ranges of the training settings. The command line's parsers check them as the flags are
 /// read (so garbage never reaches a run), and the configs' `validate` checks them again for
 /// library callers. Each returns the value, or what is wrong with it.

@@ -1,5 +1,6 @@
 //! The reply linter end to end: `POST /v1/lint` through the router (`oneshot`, the real
-//! model's app, behind the API key), and `tact lint` (one draft, `--json`, `--eval`).
+//! model's app, behind the API key), and `tact lint` (one draft, `--json`, `--eval`,
+//! `--train`, `--rules-only`).
 
 mod common;
 
@@ -181,4 +182,142 @@ fn the_cli_lints_a_draft_and_measures_the_labelled_replies() {
 
     let out = tact().args(["lint"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `--train` fits the reply head on the train split, picks thresholds on the calibration split
+/// and writes `reply_head.json`, which a `--heads-dir` run then uses; data with nothing to fit
+/// is refused.
+#[test]
+fn the_cli_trains_the_reply_head_and_lints_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("datasets/replies/en.jsonl").unwrap();
+    let is = |line: &str, split: tact::data::Split| {
+        let id = serde_json::from_str::<Value>(line).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        tact::data::split_of(&id) == split
+    };
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !is(l, tact::data::Split::Test))
+        .take(120)
+        .collect();
+    let data = dir.path().join("replies.jsonl");
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    // The committed heads beside the new reply head, as --heads-dir wants them.
+    let heads = dir.path().join("heads");
+    std::fs::create_dir(&heads).unwrap();
+    for file in ["heads.json", "heads.safetensors", "adapters.safetensors"] {
+        std::fs::copy(format!("models/{file}"), heads.join(file)).unwrap();
+    }
+    let out = tact()
+        .args(["lint", "--train"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&heads)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("| `accusing` |"), "{table}");
+    let head: Value =
+        serde_json::from_str(&std::fs::read_to_string(heads.join("reply_head.json")).unwrap())
+            .unwrap();
+    let learned = head["kinds"].as_array().unwrap();
+    assert!(!learned.is_empty());
+    for k in learned {
+        assert_eq!(k["weights"].as_array().unwrap().len(), 384, "{}", k["kind"]);
+    }
+    assert!(head["card"]["command"]
+        .as_str()
+        .unwrap()
+        .contains("lint --train"));
+
+    let out = tact()
+        .args([
+            "lint",
+            "As clearly stated in our terms, you should have checked the parcel.",
+            "--intent",
+            "complaint",
+            "--json",
+            "--heads-dir",
+        ])
+        .arg(&heads)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(kinds(&report).contains(&"accusing".to_string()));
+
+    let test_only: Vec<&str> = text
+        .lines()
+        .filter(|l| is(l, tact::data::Split::Test))
+        .collect();
+    std::fs::write(&data, test_only.join("\n")).unwrap();
+    let out = tact()
+        .args(["lint", "--train"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&heads)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no sentences in the train or the calibration split"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn rules_only_lints_without_the_model() {
+    let out = tact()
+        .args([
+            "lint",
+            "YOU SHOULD HAVE READ THE TERMS!!!",
+            "--rules-only",
+            "--model-dir",
+            "/nonexistent/tact-model",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(kinds(&report).contains(&"shouting".to_string()));
+}
+
+/// Every reply template of the default policy passes the linter with the model's scores too
+/// (reading a policy checks them with the rules alone): the reply head and the sentiment and
+/// abusive heads must not flag the brand's own replies.
+#[test]
+fn every_template_passes_with_the_model_scores() {
+    let policy = tact::playbook::Policy::default_policy();
+    let linter = policy.linter();
+    let templates = policy.templates_as_replies();
+    assert!(templates.len() >= 40, "{} templates", templates.len());
+    let replies: Vec<&str> = templates.iter().map(|t| t.reply.as_str()).collect();
+    let scores = tact::reply_scores::score(common::classifier(), &replies, 16).unwrap();
+    let broken: Vec<String> = templates
+        .iter()
+        .zip(&scores)
+        .filter_map(|(template, scores)| {
+            let report = linter.lint(&tact::playbook::lint::Draft {
+                scores: Some(scores),
+                ..template.draft()
+            });
+            let found: Vec<&str> = report.findings.iter().map(|f| f.kind.as_str()).collect();
+            (!report.ok).then(|| format!("{}: {found:?} in {:?}", template.key, template.reply))
+        })
+        .collect();
+    assert!(broken.is_empty(), "{broken:#?}");
 }

@@ -1,8 +1,9 @@
 //! The moderators' page in a real browser: headless Chromium driven over WebDriver
 //! (chromedriver) against a real `tact serve` with a SQLite store and an API key. A wrong key is
 //! refused; the seeded decisions show in the queue's order; one is accepted with a click and
-//! one overridden with the keyboard, the store records both and they leave the queue; a comment
-//! tried on the page is decided and not recorded; the controls have labels and enough contrast.
+//! one overridden with the keyboard, the store records both and they leave the queue; the reply
+//! being edited is checked against the guidelines as it is typed; a comment tried on the page is
+//! decided and not recorded; the controls have labels and enough contrast.
 //!
 //! Needs `chromedriver` and `chromium` (Debian: `apt-get install chromium chromium-driver`;
 //! `TACT_CHROMEDRIVER` / `TACT_CHROMIUM` name other paths). Without them the test says SKIPPED
@@ -153,6 +154,8 @@ async fn moderators_work_the_queue_in_a_browser() {
         std::fs::write(path, client.screenshot().await.unwrap()).unwrap();
     }
 
+    reply_is_checked_as_typed(&client, &queue["items"][0]).await;
+
     // Accept the first with a click.
     client
         .find(Locator::Id("accept"))
@@ -253,6 +256,75 @@ async fn moderators_work_the_queue_in_a_browser() {
         "signing out forgets the key"
     );
     client.close().await.unwrap();
+}
+
+const FINDINGS: &str =
+    "return Array.from(document.querySelectorAll('#d-findings li')).map(li => li.dataset.kind)";
+
+/// The reply under the selected item is checked as the moderator types it: a blaming, shouted
+/// draft shows both findings with the blaming words quoted; a calm reply with an apology and a
+/// concrete next step shows none. The suggested reply is put back for the verdict that follows.
+async fn reply_is_checked_as_typed(client: &Client, item: &Value) {
+    let (bad, blame, good) = match item["decision"]["lang"].as_str().unwrap() {
+        "ro" => (
+            "Trebuia să verificați coletul în fața curierului. NU RETURNĂM BANII!!!",
+            "Trebuia să verificați coletul în fața curierului.",
+            "Ne pare rău pentru întârziere. Scrieți-ne numărul comenzii în mesaj privat și vă trimitem coletul mâine prin curier.",
+        ),
+        "bg" => (
+            "Трябваше да проверите пратката пред куриера. НЕ ВРЪЩАМЕ ПАРИ!!!",
+            "Трябваше да проверите пратката пред куриера.",
+            "Съжаляваме за забавянето. Изпратете ни номера на поръчката в лично съобщение и утре куриер ще ви я донесе.",
+        ),
+        "ru" => (
+            "Вы должны были проверить посылку при курьере. МЫ НЕ ВОЗВРАЩАЕМ ДЕНЬГИ!!!",
+            "Вы должны были проверить посылку при курьере.",
+            "Приносим извинения за задержку. Напишите нам номер заказа в личные сообщения, и завтра курьер привезёт посылку.",
+        ),
+        _ => (
+            "You should have checked the parcel in front of the courier. WE DO NOT REFUND!!!",
+            "You should have checked the parcel in front of the courier.",
+            "We are sorry about the delay. Send us the order number in a private message and a courier brings the parcel tomorrow.",
+        ),
+    };
+    let suggested = client
+        .execute("return document.getElementById('d-reply').value", vec![])
+        .await
+        .unwrap();
+    let reply = client.find(Locator::Id("d-reply")).await.unwrap();
+    reply.clear().await.unwrap();
+    reply.send_keys(bad).await.unwrap();
+    until(client, FINDINGS, |v| {
+        v.as_array()
+            .is_some_and(|a| a.contains(&json!("accusing")) && a.contains(&json!("shouting")))
+    })
+    .await;
+    let quoted = client
+        .execute(
+            "return document.querySelector('#d-findings li[data-kind=accusing] q').textContent",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(quoted, blame, "the finding quotes the words it is about");
+    reply.clear().await.unwrap();
+    reply.send_keys(good).await.unwrap();
+    let verdict = until(
+        client,
+        "return document.getElementById('d-lint').textContent",
+        |v| {
+            v.as_str()
+                .is_some_and(|t| t.starts_with("Reply check: nothing found"))
+        },
+    )
+    .await;
+    assert_eq!(
+        until(client, FINDINGS, |_| true).await,
+        json!([]),
+        "{verdict}"
+    );
+    reply.clear().await.unwrap();
+    reply.send_keys(suggested.as_str().unwrap()).await.unwrap();
 }
 
 /// Every form control has a label, every button a name, nothing is taken out of the tab

@@ -62,12 +62,17 @@ impl Backend for FakeBackend {
                 tokens: t.ids.len(),
                 truncated: false,
                 cut: None,
+                faults: Vec::new(),
             })
             .collect())
     }
 
     fn heads(&self) -> &Heads {
         &self.heads
+    }
+
+    fn reply_head(&self) -> Option<&crate::model::ReplyHead> {
+        None
     }
 
     fn encoder_info(&self) -> EncoderInfo {

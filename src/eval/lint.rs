@@ -6,7 +6,7 @@
 
 use crate::data::{split_of, Split};
 use crate::labels::{Intent, Lang};
-use crate::playbook::lint::{Draft, Kind, Linter, Rsr};
+use crate::playbook::lint::{Draft, Kind, Linter, ReplyScores, Rsr};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,6 +21,9 @@ pub struct ReplyRecord {
     pub comment_intent: Intent,
     pub reply: String,
     pub kinds: Vec<Kind>,
+    /// The words of the reply that break each kind (by kind name).
+    #[serde(default)]
+    pub evidence: BTreeMap<String, String>,
     pub rsr: Rsr,
 }
 
@@ -149,17 +152,23 @@ impl Tally {
 }
 
 /// Lints every record as a moderator's draft under its comment (with the comment's labelled
-/// intent and language) and compares the findings' kinds with the labels.
-pub fn evaluate(linter: &Linter, records: &[ReplyRecord], split: Option<Split>) -> Measured {
+/// intent and language, and the model's scores of the reply when given, one per record) and
+/// compares the findings' kinds with the labels.
+pub fn evaluate(
+    linter: &Linter,
+    records: &[ReplyRecord],
+    scores: Option<&[ReplyScores]>,
+    split: Option<Split>,
+) -> Measured {
     let mut all = Tally::default();
     let mut by_lang: BTreeMap<Lang, Tally> = BTreeMap::new();
-    for record in records {
+    for (i, record) in records.iter().enumerate() {
         let report = linter.lint(&Draft {
             reply: &record.reply,
             comment: Some(&record.comment),
             intent: Some(record.comment_intent),
             lang: Some(record.lang),
-            scores: None,
+            scores: scores.map(|s| &s[i]),
         });
         let mut found: Vec<Kind> = report.findings.iter().map(|f| f.kind).collect();
         found.dedup();
@@ -244,6 +253,7 @@ mod tests {
             comment_intent: Intent::Complaint,
             reply: reply.into(),
             kinds,
+            evidence: BTreeMap::new(),
             rsr: Rsr {
                 respond: true,
                 apologise: true,
@@ -261,7 +271,7 @@ mod tests {
             // A false alarm: labelled good, but it has no next step.
             record("We're sorry about this.", vec![]),
         ];
-        let measured = evaluate(&linter, &records, None);
+        let measured = evaluate(&linter, &records, None, None);
         let c = measured.all.kinds[&Kind::MissingNextStep];
         assert_eq!(
             (c.true_positives, c.false_positives, c.false_negatives),
@@ -274,6 +284,51 @@ mod tests {
         assert!(measured
             .table()
             .contains("| `missing_next_step` | 0.50 / 1.00 (1) |"));
+    }
+
+    #[test]
+    fn the_models_scores_of_each_reply_are_used_when_given() {
+        let linter = Policy::default_policy().linter();
+        let reply = "Sorry about that. We will send a courier tomorrow morning.";
+        let records = [record(reply, vec![Kind::Dismissive])];
+        let sure = ReplyScores {
+            negative: 0.1,
+            abusive: 0.0,
+            sentences: crate::playbook::lint::sentences(reply)
+                .into_iter()
+                .map(|span| crate::playbook::lint::SentenceFaults {
+                    span,
+                    faults: vec![(Kind::Dismissive, 0.9)],
+                })
+                .collect(),
+        };
+        let without = evaluate(&linter, &records, None, None);
+        assert_eq!(without.all.kinds[&Kind::Dismissive].false_negatives, 1);
+        let with = evaluate(&linter, &records, Some(&[sure]), None);
+        assert_eq!(with.all.kinds[&Kind::Dismissive].true_positives, 1);
+    }
+
+    /// The committed set is well formed: unique ids, languages as named, each kind's
+    /// evidence a substring of the reply, at most two kinds per reply.
+    #[test]
+    fn the_labelled_replies_are_well_formed() {
+        let records = read_records(&[Path::new("datasets/replies")], None).unwrap();
+        assert!(records.len() >= 240, "{} records", records.len());
+        let mut ids = std::collections::HashSet::new();
+        for r in &records {
+            assert!(ids.insert(r.id.clone()), "{}: duplicate id", r.id);
+            assert!(r.id.starts_with(&format!("reply-{}-", r.lang)), "{}", r.id);
+            assert!(r.kinds.len() <= 2, "{}: {:?}", r.id, r.kinds);
+            for (kind, quote) in &r.evidence {
+                let kind = Kind::parse(kind).unwrap_or_else(|| panic!("{}: kind {kind}", r.id));
+                assert!(r.kinds.contains(&kind), "{}: evidence for {kind}", r.id);
+                assert!(
+                    r.reply.contains(quote.as_str()),
+                    "{}: {kind} evidence",
+                    r.id
+                );
+            }
+        }
     }
 
     #[test]

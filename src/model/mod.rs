@@ -1,7 +1,8 @@
 //! The model layer: obtaining the encoder's files ([`fetch`]), reading the Q4_0 weights
 //! ([`q4file`]), which instruction set the int8 kernels run ([`cpu_tier`]), tokenising ([`tokens`]), the BERT encoder ([`encoder`], on the engine of
 //! [`candle_bert`] or of [`int8`]), running it over many texts in batches of similar length
-//! ([`batching`]) and the classification heads over its sentence vectors ([`heads`]). Nothing
+//! ([`batching`]) the classification heads over its sentence vectors ([`heads`]) and the reply linter's head
+//! ([`reply_head`]). Nothing
 //! here knows about HTTP, archives or the playbook.
 
 pub mod batching;
@@ -14,6 +15,7 @@ pub mod heads;
 mod int8;
 pub mod lora;
 pub mod q4file;
+pub mod reply_head;
 pub mod tokens;
 pub mod weight_format;
 
@@ -21,6 +23,7 @@ pub use cpu_tier::CpuTier;
 pub use encoder::{Encoder, EncoderConfig};
 pub use heads::Heads;
 pub use lora::{AdapterCard, Adapters};
+pub use reply_head::ReplyHead;
 pub use tokens::{TokenCut, Tokens};
 pub use weight_format::WeightFormat;
 

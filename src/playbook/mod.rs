@@ -40,6 +40,7 @@ pub use personal::PersonalKind;
 pub use placeholders::TemplateProblem;
 pub use policy::{Policy, DEFAULT_POLICY_TOML};
 pub use policy_error::PolicyError;
+pub use validate::TemplateReply;
 pub use vocabulary::{action_replies, Channel, Priority, Responder, RuleId};
 
 use crate::comment::{Comment, Scores};

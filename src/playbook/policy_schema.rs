@@ -323,11 +323,19 @@ pub struct Lint {
     pub emotional_negative: f64,
     /// Abusive probability of the reply from which it is insulting.
     pub insulting_abusive: f64,
+    /// The reply head's probability, per sentence, from which its kind is found. The head is
+    /// shifted so that 0.5 is the threshold picked on the calibration split.
+    #[serde(default = "half")]
+    pub head_min: f64,
     /// Exclamation marks in a row that shout.
     pub shout_min_exclamations: u32,
     /// Capital letters in a row of capitalised words that shout.
     pub shout_min_letters: u32,
     pub phrases: LintPhrases,
+}
+
+fn half() -> f64 {
+    0.5
 }
 
 /// Phrase lists per language (grammar in `lint/text.rs`: `word*`, `#` a number, `_` any word,

@@ -39,6 +39,7 @@ impl PolicyFile {
                 "lint.insulting_abusive".to_string(),
                 self.lint.insulting_abusive,
             ),
+            ("lint.head_min".to_string(), self.lint.head_min),
         ];
         match thresholds
             .into_iter()
@@ -265,29 +266,60 @@ impl PolicyFile {
                 key: empty.key,
                 phrase: empty.phrase,
             })?;
-        for &action in Action::ALL {
-            for &lang in Lang::ALL {
-                for (i, template) in self.templates.get(action).get(lang).iter().enumerate() {
-                    let reply = placeholders::fill(template, &self.brand)
-                        .expect("check_templates filled every template");
-                    let report = linter.lint(&Draft {
-                        reply: &reply,
-                        intent: Some(answered_intent(action)),
-                        lang: Some(lang),
-                        ..Draft::default()
-                    });
-                    if !report.ok {
-                        let kinds: Vec<&str> =
-                            report.findings.iter().map(|f| f.kind.as_str()).collect();
-                        return Err(PolicyError::TemplateLint {
-                            key: format!("templates.{action}.{lang} #{}", i + 1),
-                            kinds: kinds.join(", "),
-                        });
-                    }
-                }
+        for template in self.templates_as_replies() {
+            let report = linter.lint(&template.draft());
+            if !report.ok {
+                let kinds: Vec<&str> = report.findings.iter().map(|f| f.kind.as_str()).collect();
+                return Err(PolicyError::TemplateLint {
+                    key: template.key,
+                    kinds: kinds.join(", "),
+                });
             }
         }
         Ok(())
+    }
+
+    /// Every reply template, filled in, with the kind of comment it answers: what the linter
+    /// checks when a policy is read (and what a test checks again with the model's scores).
+    pub fn templates_as_replies(&self) -> Vec<TemplateReply> {
+        let mut replies = Vec::new();
+        for &action in Action::ALL {
+            for &lang in Lang::ALL {
+                for (i, template) in self.templates.get(action).get(lang).iter().enumerate() {
+                    replies.push(TemplateReply {
+                        key: format!("templates.{action}.{lang} #{}", i + 1),
+                        reply: placeholders::fill(template, &self.brand)
+                            .expect("check_templates filled every template"),
+                        intent: answered_intent(action),
+                        lang,
+                    });
+                }
+            }
+        }
+        replies
+    }
+}
+
+/// A reply template filled in with the brand's details, as the linter reads it.
+#[derive(Debug, Clone)]
+pub struct TemplateReply {
+    /// `templates.{action}.{lang} #{n}`, as the policy error names it.
+    pub key: String,
+    pub reply: String,
+    /// The kind of comment the template answers.
+    pub intent: Intent,
+    pub lang: Lang,
+}
+
+impl TemplateReply {
+    /// The template as a draft answering its kind of comment, in its language.
+    pub fn draft(&self) -> Draft<'_> {
+        Draft {
+            reply: &self.reply,
+            intent: Some(self.intent),
+            lang: Some(self.lang),
+            ..Draft::default()
+        }
     }
 }
 

@@ -1,14 +1,18 @@
 //! `POST /v1/lint`: the reply linter over HTTP. The body names the draft and what it answers;
-//! the answer is the linter's JSON (`{"ok", "findings", "rsr"}`). The linter is pure rules
-//! over the text (no forward pass), so the handler calls it directly, with the playbook of the
-//! policy in force; a reply is bounded so that one request cannot hold a worker long.
+//! the answer is the linter's JSON (`{"ok", "findings", "rsr"}`). The reply and each of its
+//! sentences go through the engine's queue like comments (the model thread scores them:
+//! sentiment, abusive, the reply head), then the playbook of the policy in force lints the
+//! draft with those scores; a reply is bounded so that one request cannot hold the model long.
 
 use super::api::ErrorBody;
 use super::error::AppError;
 use super::input::JsonBody;
 use super::AppState;
+use crate::classify::{Backend, Classified};
+use crate::comment::Comment;
 use crate::labels::{Intent, Lang};
 use crate::playbook::lint::{Draft, Report};
+use crate::reply_scores;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
@@ -54,7 +58,7 @@ pub struct LintRequest {
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 422, description = "Missing, empty, too long or ill-typed field", body = ErrorBody),
-        (status = 503, description = "Not ready (the policy is loaded with the model), or shutting down", body = ErrorBody),
+        (status = 503, description = "Not ready (the model is loading), shutting down, or the queue is full", body = ErrorBody),
     ),
     security((), ("api_key" = []))
 )]
@@ -74,11 +78,22 @@ pub async fn lint(
         )));
     }
     let pipeline = state.engine().admit()?;
+    let comments = reply_scores::texts(&request.reply)
+        .into_iter()
+        .map(|text| Comment {
+            text,
+            ..Comment::default()
+        })
+        .collect();
+    let (inferred, _) = state.engine().classify(comments).await?;
+    let classified: Vec<Classified> = inferred.into_iter().map(|i| i.classified).collect();
+    let kinds = reply_scores::head_kinds(pipeline.classifier.reply_head());
+    let scores = reply_scores::read(&request.reply, &classified, &kinds);
     Ok(Json(pipeline.playbook.linter().lint(&Draft {
         reply: &request.reply,
         comment: request.comment.as_deref(),
         intent: request.intent,
         lang: request.lang,
-        scores: None,
+        scores: Some(&scores),
     })))
 }

@@ -1,6 +1,7 @@
 //! The detectors: each kind of finding from the reply's words (the policy's phrase lists),
 //! its shape (capitals, exclamation marks, emoji), its personal data, its language against
-//! the comment's, and the encoder's scores of it when given; then RSR from what is left.
+//! the comment's, and the encoder's scores of it when given (its sentiment and abusive heads,
+//! the reply head per sentence); then RSR from what is left.
 
 use super::messages::message;
 use super::text::{Phrase, Text, Word};
@@ -57,6 +58,18 @@ pub(super) fn lint(linter: &Linter, draft: &Draft) -> Report {
             .filter(|(_, c)| MOCKING.contains(c))
             .map(|(i, _)| (Kind::Insulting, text.sentence_at(i))),
     );
+    let learned = learned(linter, draft);
+    found.extend(
+        learned
+            .iter()
+            .filter(|(k, _)| {
+                matches!(
+                    k,
+                    Kind::Accusing | Kind::Emotional | Kind::Insulting | Kind::Dismissive
+                )
+            })
+            .cloned(),
+    );
     if let Some(scores) = draft.scores {
         if scores.abusive >= linter.insulting_abusive {
             found.push((Kind::Insulting, text.whole()));
@@ -74,6 +87,7 @@ pub(super) fn lint(linter: &Linter, draft: &Draft) -> Report {
     };
     if problem {
         found.extend(jokes(&text, lists).map(|s| (Kind::JokingAboutProblem, s)));
+        found.extend(learned_of(&learned, Kind::JokingAboutProblem));
     }
     found.extend(shouting(linter, &text).map(|s| (Kind::Shouting, s)));
     found.extend(personal_data(linter, draft.reply, &text, lists));
@@ -91,6 +105,7 @@ pub(super) fn lint(linter: &Linter, draft: &Draft) -> Report {
         found.extend(
             sentences_with(&text, &lists.vague_deflection).map(|s| (Kind::VagueDeflection, s)),
         );
+        found.extend(learned_of(&learned, Kind::VagueDeflection));
     }
     let concrete = concrete && !found.iter().any(|(k, _)| *k == Kind::VagueDeflection);
 
@@ -149,6 +164,30 @@ impl Report {
             rsr,
         }
     }
+}
+
+/// The sentences where the reply head is sure enough of a kind.
+fn learned(linter: &Linter, draft: &Draft) -> Vec<(Kind, Range<usize>)> {
+    let Some(scores) = draft.scores else {
+        return Vec::new();
+    };
+    scores
+        .sentences
+        .iter()
+        .flat_map(|s| {
+            s.faults
+                .iter()
+                .filter(|(_, p)| *p >= linter.head_min)
+                .map(|(kind, _)| (*kind, s.span[0]..s.span[1]))
+        })
+        .collect()
+}
+
+fn learned_of(
+    learned: &[(Kind, Range<usize>)],
+    kind: Kind,
+) -> impl Iterator<Item = (Kind, Range<usize>)> + '_ {
+    learned.iter().filter(move |(k, _)| *k == kind).cloned()
 }
 
 /// A plain answer resolves a question, request or rumour when nothing in it deflects or

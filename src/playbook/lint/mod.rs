@@ -2,7 +2,8 @@
 //! is posted — never accuse the customer, show emotion, insult, belittle the problem, joke
 //! about it or deflect vaguely; answer a complaint with respond–apologise–resolve, in the
 //! commenter's language, calmly, without repeating their personal data. Pure code over plain
-//! data: the draft, what it answers, and (optionally) the encoder's scores of the draft.
+//! data: the draft, what it answers, and (optionally) the encoder's scores of the draft: its
+//! sentiment and abusive heads, and the reply head's per sentence ([`sentences`]).
 //!
 //! Spans are **Unicode character offsets** (code points, what JavaScript's `Array.from(text)`
 //! indexes), start inclusive, end exclusive. Findings name the kind of personal data, never
@@ -135,11 +136,32 @@ pub struct Report {
 }
 
 /// The encoder's heads on the reply itself, as plain numbers.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReplyScores {
     /// Probability that the reply's sentiment is negative.
     pub negative: f64,
     pub abusive: f64,
+    /// The reply head's probabilities for each sentence of [`sentences`], in order.
+    pub sentences: Vec<SentenceFaults>,
+}
+
+/// The reply head on one sentence of the reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentenceFaults {
+    /// `[start, end)` in Unicode characters of the reply, as [`sentences`] gives it.
+    pub span: [usize; 2],
+    /// Probability per kind the head knows.
+    pub faults: Vec<(Kind, f64)>,
+}
+
+/// The reply's sentences, `[start, end)` in Unicode characters: what the reply head scores
+/// one at a time.
+pub fn sentences(reply: &str) -> Vec<[usize; 2]> {
+    text::Text::new(reply, Lang::En)
+        .sentences
+        .iter()
+        .map(|s| [s.start, s.end])
+        .collect()
 }
 
 /// A draft reply and what is known of what it answers.
@@ -153,7 +175,7 @@ pub struct Draft<'a> {
     /// The language the reply must be in (the comment's); detected from the comment when
     /// `None`.
     pub lang: Option<Lang>,
-    pub scores: Option<ReplyScores>,
+    pub scores: Option<&'a ReplyScores>,
 }
 
 /// One language's phrase lists, compiled.
@@ -185,6 +207,7 @@ pub struct Linter {
     published: Published,
     emotional_negative: f64,
     insulting_abusive: f64,
+    head_min: f64,
     shout_min_exclamations: usize,
     shout_min_letters: usize,
 }
@@ -223,6 +246,7 @@ impl Linter {
             ),
             emotional_negative: lint.emotional_negative,
             insulting_abusive: lint.insulting_abusive,
+            head_min: lint.head_min,
             shout_min_exclamations: lint.shout_min_exclamations as usize,
             shout_min_letters: lint.shout_min_letters as usize,
         })

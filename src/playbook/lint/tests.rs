@@ -210,13 +210,101 @@ fn the_heads_scores_add_what_phrases_miss() {
     let report = linter().lint(&Draft {
         reply,
         intent: Some(Intent::Other),
-        scores: Some(ReplyScores {
+        scores: Some(&ReplyScores {
             negative: 0.99,
             abusive: 0.9,
+            sentences: Vec::new(),
         }),
         ..Draft::default()
     });
     assert_eq!(kinds(&report), [Kind::Emotional, Kind::Insulting]);
+}
+
+/// The reply head's scores per sentence, `p` for `kind` in sentence `at`, low elsewhere.
+fn head_scores(reply: &str, kind: Kind, at: usize, p: f64) -> ReplyScores {
+    let sentences = super::sentences(reply)
+        .into_iter()
+        .enumerate()
+        .map(|(i, span)| super::SentenceFaults {
+            span,
+            faults: vec![(kind, if i == at { p } else { 0.1 })],
+        })
+        .collect();
+    ReplyScores {
+        negative: 0.1,
+        abusive: 0.01,
+        sentences,
+    }
+}
+
+#[test]
+fn the_reply_head_finds_its_kind_in_the_sentence_it_is_sure_of() {
+    let reply = "Thank you for the photos. Honestly, some people expect miracles for ten pounds.";
+    let draft = |scores| Draft {
+        reply,
+        intent: Some(Intent::Complaint),
+        scores: Some(scores),
+        ..Draft::default()
+    };
+    let sure = head_scores(reply, Kind::Insulting, 1, 0.8);
+    let report = linter().lint(&draft(&sure));
+    let insulting = report
+        .findings
+        .iter()
+        .find(|f| f.kind == Kind::Insulting)
+        .expect("the head's kind is found");
+    assert_eq!(insulting.span, super::sentences(reply)[1]);
+    let unsure = head_scores(reply, Kind::Insulting, 1, 0.4);
+    let report = linter().lint(&draft(&unsure));
+    assert!(
+        !kinds(&report).contains(&Kind::Insulting),
+        "{:?}",
+        kinds(&report)
+    );
+}
+
+#[test]
+fn the_reply_heads_jokes_count_under_a_problem_and_deflections_without_a_next_step() {
+    let reply = "Looks like the pizza wanted a holiday too. Our team will look into it.";
+    let run = |kind, at, intent| {
+        let scores = head_scores(reply, kind, at, 0.9);
+        let report = linter().lint(&Draft {
+            reply,
+            intent: Some(intent),
+            scores: Some(&scores),
+            ..Draft::default()
+        });
+        kinds(&report).contains(&kind)
+    };
+    assert!(run(Kind::JokingAboutProblem, 0, Intent::Complaint));
+    assert!(!run(Kind::JokingAboutProblem, 0, Intent::Praise));
+    assert!(run(Kind::VagueDeflection, 1, Intent::Complaint));
+    let concrete =
+        "Sorry. Our team will look into it. Send us the order number by DM and we refund it today.";
+    let scores = head_scores(concrete, Kind::VagueDeflection, 1, 0.9);
+    let report = linter().lint(&Draft {
+        reply: concrete,
+        intent: Some(Intent::Complaint),
+        scores: Some(&scores),
+        ..Draft::default()
+    });
+    assert!(
+        !kinds(&report).contains(&Kind::VagueDeflection),
+        "a concrete next step elsewhere in the reply: {:?}",
+        kinds(&report)
+    );
+}
+
+#[test]
+fn sentences_are_character_spans_without_their_spaces() {
+    let reply = "Ne pare rău. Vă sunăm mâine!  Mulțumim";
+    let spans = super::sentences(reply);
+    let chars: Vec<char> = reply.chars().collect();
+    let texts: Vec<String> = spans
+        .iter()
+        .map(|[a, b]| chars[*a..*b].iter().collect())
+        .collect();
+    assert_eq!(texts, ["Ne pare rău.", "Vă sunăm mâine!", "Mulțumim"]);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 // tact's review queue: reads /v1/info, /v1/queue and /v1/figures with the API key kept in
-// this tab's session storage, and records each verdict with POST /v1/feedback. Every value
+// this tab's session storage, records each verdict with POST /v1/feedback, and checks the
+// reply being edited with POST /v1/lint as the moderator types. Every value
 // from the server goes into the page as text, never as markup.
 "use strict";
 
@@ -257,6 +258,7 @@ async function select(index) {
   $("o-action").value = d.action;
   $("o-intent").value = "";
   history(item);
+  checkReply();
 }
 
 async function history(item) {
@@ -273,6 +275,65 @@ async function history(item) {
     line.textContent = e.status === 404 ? "No history of this author." : "History unavailable: " + e.message;
   }
 }
+
+// ---- checking the reply -----------------------------------------------------------------
+
+// The draft is checked against the reply guidelines a moment after the moderator stops
+// typing; only the answer to the latest draft is shown.
+const lint = { timer: null, seq: 0 };
+
+function checkReplySoon() {
+  clearTimeout(lint.timer);
+  lint.timer = setTimeout(checkReply, 300);
+}
+
+async function checkReply() {
+  clearTimeout(lint.timer);
+  const seq = ++lint.seq;
+  const item = state.items[state.selected];
+  const reply = $("d-reply").value;
+  if (!item || !reply.trim()) {
+    $("d-lint").textContent = "";
+    $("d-findings").replaceChildren();
+    return;
+  }
+  const d = item.decision;
+  const body = { reply, intent: $("o-intent").value || d.intent.label, lang: d.lang };
+  if (item.text) body.comment = item.text;
+  $("d-lint").textContent = "Checking the reply…";
+  try {
+    const report = await api("/v1/lint", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    if (seq === lint.seq) showFindings(reply, report);
+  } catch (e) {
+    if (seq !== lint.seq) return;
+    $("d-findings").replaceChildren();
+    $("d-lint").textContent = "Reply check unavailable: " + e.message;
+  }
+}
+
+// One line per finding: what rule, the words it is about (spans count Unicode characters),
+// the message and the suggestion. Personal data is pointed at, never quoted again.
+function showFindings(reply, report) {
+  const chars = Array.from(reply);
+  const list = $("d-findings");
+  list.replaceChildren();
+  $("d-lint").textContent = report.ok
+    ? "Reply check: nothing found, the reply follows the guidelines."
+    : "Reply check: " + report.findings.length + " finding(s).";
+  for (const f of report.findings) {
+    const li = el("li", null, f.severity);
+    li.dataset.kind = f.kind;
+    li.appendChild(el("strong", f.severity + ": " + f.kind.replace(/_/g, " ")));
+    const whole = f.span[0] === 0 && f.span[1] >= chars.length;
+    if (f.kind !== "personal_data" && !whole) li.appendChild(el("q", chars.slice(f.span[0], f.span[1]).join("")));
+    li.appendChild(el("span", f.message));
+    li.appendChild(el("span", "→ " + f.suggestion, "suggestion"));
+    list.appendChild(li);
+  }
+}
+
+$("d-reply").addEventListener("input", checkReplySoon);
+$("o-intent").addEventListener("change", checkReply);
 
 // ---- verdicts ---------------------------------------------------------------------------
 
