@@ -184,6 +184,17 @@ fn the_cli_lints_a_draft_and_measures_the_labelled_replies() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `tact lint --train DATA --out OUT`.
+fn train(data: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    tact()
+        .args(["lint", "--train"])
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 /// `--train` fits the reply head on the train split, picks thresholds on the calibration split
 /// and writes `reply_head.json`, which a `--heads-dir` run then uses; data with nothing to fit
 /// is refused.
@@ -211,13 +222,7 @@ fn the_cli_trains_the_reply_head_and_lints_with_it() {
     for file in ["heads.json", "heads.safetensors", "adapters.safetensors"] {
         std::fs::copy(format!("models/{file}"), heads.join(file)).unwrap();
     }
-    let out = tact()
-        .args(["lint", "--train"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&heads)
-        .output()
-        .unwrap();
+    let out = train(&data, &heads);
     assert!(
         out.status.success(),
         "{}",
@@ -258,13 +263,7 @@ fn the_cli_trains_the_reply_head_and_lints_with_it() {
         .filter(|l| is(l, tact::data::Split::Test))
         .collect();
     std::fs::write(&data, test_only.join("\n")).unwrap();
-    let out = tact()
-        .args(["lint", "--train"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&heads)
-        .output()
-        .unwrap();
+    let out = train(&data, &heads);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
