@@ -136,41 +136,6 @@ pub fn split_of(id: &str) -> Split {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bad_lines_are_reported_with_numbers() {
-        let dir = std::env::temp_dir().join(format!("tact-data-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("x.jsonl");
-        let good = r#"{"id":"a","text":"hello","lang":"en","sentiment":"positive"}"#;
-        let body = format!(
-            "{good}\n{{oops\n\n{}\n{}\n",
-            r#"{"id":"b","text":" ","lang":"en"}"#, r#"{"id":"c","text":"x","lang":"fr"}"#
-        );
-        std::fs::write(&p, [body.as_bytes(), b"\xff\n"].concat()).unwrap();
-        let (records, bad) = read_records(&p).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(records.len(), 1);
-        assert_eq!(records[0].sentiment, Some(Sentiment::Positive));
-        let lines: Vec<usize> = bad.iter().map(|b| b.line).collect();
-        assert_eq!(lines, vec![2, 3, 4, 5, 6]);
-        assert!(bad[2].message.contains("empty text"));
-    }
-
-    #[test]
-    fn splits_are_stable_and_proportioned() {
-        assert_eq!(fnv1a("a"), 0xaf63dc4c8601ec8c);
-        let n = 10_000;
-        let test = (0..n)
-            .filter(|i| split_of(&format!("id-{i}")) == Split::Test)
-            .count();
-        assert!((1800..2200).contains(&test), "{test}");
-    }
-}
-
 /// Keeps at most `max` records: those with the lowest hash of their id, so the sample is the
 /// same on every run and machine. The kept records stay in file order.
 pub fn stable_sample(records: &mut Vec<Record>, max: usize) {
@@ -205,4 +170,39 @@ pub fn intents_for_label(label: &str) -> Option<&'static [Intent]> {
         "misinformation" => &[Intent::Misinformation],
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_lines_are_reported_with_numbers() {
+        let dir = std::env::temp_dir().join(format!("tact-data-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.jsonl");
+        let good = r#"{"id":"a","text":"hello","lang":"en","sentiment":"positive"}"#;
+        let body = format!(
+            "{good}\n{{oops\n\n{}\n{}\n",
+            r#"{"id":"b","text":" ","lang":"en"}"#, r#"{"id":"c","text":"x","lang":"fr"}"#
+        );
+        std::fs::write(&p, [body.as_bytes(), b"\xff\n"].concat()).unwrap();
+        let (records, bad) = read_records(&p).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].sentiment, Some(Sentiment::Positive));
+        let lines: Vec<usize> = bad.iter().map(|b| b.line).collect();
+        assert_eq!(lines, vec![2, 3, 4, 5, 6]);
+        assert!(bad[2].message.contains("empty text"));
+    }
+
+    #[test]
+    fn splits_are_stable_and_proportioned() {
+        assert_eq!(fnv1a("a"), 0xaf63dc4c8601ec8c);
+        let n = 10_000;
+        let test = (0..n)
+            .filter(|i| split_of(&format!("id-{i}")) == Split::Test)
+            .count();
+        assert!((1800..2200).contains(&test), "{test}");
+    }
 }

@@ -39,8 +39,9 @@ pub struct LintArgs {
     #[arg(long, env = "TACT_LINT_SPLIT", value_enum, requires = "eval")]
     pub split: Option<Split>,
     /// Fit the reply head on labelled draft replies (files, or folders of *.jsonl, e.g.
-    /// datasets/replies): the train split is fitted, the calibration split picks each kind's
-    /// threshold, the test split is not read. Writes OUT/reply_head.json.
+    /// datasets/replies) and the policy's templates (as good replies): the train and
+    /// calibration splits are fitted, cross-validation picks each kind's threshold, the test
+    /// split is not read. Writes OUT/reply_head.json.
     #[arg(long, env = "TACT_LINT_TRAIN", num_args = 1.., conflicts_with_all = ["reply", "comment", "intent", "lang", "eval", "rules_only"])]
     pub train: Vec<PathBuf>,
     /// With --train: the folder reply_head.json is written to.
@@ -124,23 +125,25 @@ fn train(args: &LintArgs) -> anyhow::Result<ExitCode> {
     let records = crate::eval::lint::read_records(&args.train, None)
         .map_err(anyhow::Error::msg)
         .context("--train")?;
+    let templates: Vec<String> = args
+        .policy
+        .load()?
+        .policy()
+        .templates_as_replies()
+        .into_iter()
+        .map(|t| t.reply)
+        .collect();
     crate::train::prepare_out_dir(&args.out)?;
     let classifier = args.model.load()?;
     let out = args.out.join("reply_head.json");
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let fits = crate::train::reply_head::run(&classifier, &records, &out, &command)?;
-    println!("| kind | L2 | train positives | calibration positives | calibration P / R / F1 |");
-    println!("|---|---|---|---|---|");
+    let fits = crate::train::reply_head::run(&classifier, &records, &templates, &out, &command)?;
+    println!("| kind | L2 | positive sentences | 5-fold P / R / F1 |");
+    println!("|---|---|---|---|");
     for f in &fits {
         println!(
-            "| `{}` | {} | {} | {} | {:.2} / {:.2} / {:.2} |",
-            f.kind,
-            f.l2,
-            f.train_positives,
-            f.calib_positives,
-            f.calib_precision,
-            f.calib_recall,
-            f.calib_f1
+            "| `{}` | {} | {} | {:.2} / {:.2} / {:.2} |",
+            f.kind, f.l2, f.positives, f.cv_precision, f.cv_recall, f.cv_f1
         );
     }
     eprintln!("wrote {}", out.display());

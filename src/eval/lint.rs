@@ -105,12 +105,25 @@ pub struct Group {
     pub exact: usize,
 }
 
-/// What `--eval` measures: each language and all together.
+/// What `--eval` measures: each language and all together, and the records it got wrong.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Measured {
     pub split: Option<Split>,
     pub by_lang: BTreeMap<Lang, Group>,
     pub all: Group,
+    /// Every record whose kinds differ from its labels, in input order: where to look when a
+    /// phrase list or a threshold is tuned (on the train or calibration split).
+    pub wrong: Vec<WrongRecord>,
+}
+
+/// A record the linter judged otherwise than its labels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WrongRecord {
+    pub id: String,
+    /// Labelled kinds the linter did not find.
+    pub missed: Vec<Kind>,
+    /// Kinds the linter found that are not labelled.
+    pub extra: Vec<Kind>,
 }
 
 #[derive(Default)]
@@ -162,6 +175,7 @@ pub fn evaluate(
 ) -> Measured {
     let mut all = Tally::default();
     let mut by_lang: BTreeMap<Lang, Tally> = BTreeMap::new();
+    let mut wrong = Vec::new();
     for (i, record) in records.iter().enumerate() {
         let report = linter.lint(&Draft {
             reply: &record.reply,
@@ -177,11 +191,27 @@ pub fn evaluate(
             .entry(record.lang)
             .or_default()
             .add(&record.kinds, &found, record.rsr, report.rsr);
+        let missed: Vec<Kind> = (record.kinds.iter())
+            .filter(|k| !found.contains(k))
+            .copied()
+            .collect();
+        let extra: Vec<Kind> = (found.iter())
+            .filter(|k| !record.kinds.contains(k))
+            .copied()
+            .collect();
+        if !missed.is_empty() || !extra.is_empty() {
+            wrong.push(WrongRecord {
+                id: record.id.clone(),
+                missed,
+                extra,
+            });
+        }
     }
     Measured {
         split,
         by_lang: by_lang.into_iter().map(|(l, t)| (l, t.finish())).collect(),
         all: all.finish(),
+        wrong,
     }
 }
 
@@ -281,6 +311,14 @@ mod tests {
         assert_eq!(c.recall(), Some(1.0));
         assert_eq!(measured.by_lang[&Lang::En].records, 2);
         assert_eq!(measured.all.exact, 1);
+        assert_eq!(
+            measured.wrong,
+            [WrongRecord {
+                id: "reply-en-1".into(),
+                missed: vec![],
+                extra: vec![Kind::MissingNextStep],
+            }]
+        );
         assert!(measured
             .table()
             .contains("| `missing_next_step` | 0.50 / 1.00 (1) |"));

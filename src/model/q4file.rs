@@ -162,12 +162,12 @@ impl Q4File {
                 DType::F32 => elements * 4,
                 DType::Q4_0 => elements / Q4_BLOCK * Q4_BLOCK_BYTES,
             };
-            if nbytes != expected || (dtype == DType::Q4_0 && elements % Q4_BLOCK != 0) {
+            if nbytes != expected || (dtype == DType::Q4_0 && !elements.is_multiple_of(Q4_BLOCK)) {
                 return Err(c.error(format!(
                     "tensor {name}: {nbytes} bytes do not hold {elements} {dtype:?} values"
                 )));
             }
-            let end = offset.checked_add(nbytes).unwrap_or(usize::MAX);
+            let end = offset.saturating_add(nbytes);
             if end > data.len() {
                 return Err(c.error(format!(
                     "truncated: tensor {name} needs bytes up to {end} but the file has {}",

@@ -363,7 +363,7 @@ pub fn luhn(d: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Romanian CNP: sex/century digit 1–8, a real month, weights 279146358279, mod 11 (10 → 1).

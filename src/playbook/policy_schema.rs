@@ -357,10 +357,14 @@ pub struct LintPhrases {
     /// Words that introduce personal data (an address, a birth date, an ID) when a number
     /// follows.
     pub personal: PerLang,
+    /// Words that give the brand's own line ("call us on", "позвоните по номеру"): a phone
+    /// number after them in the sentence is a channel, not the customer's personal data.
+    #[serde(default)]
+    pub brand_line: PerLang,
 }
 
 impl LintPhrases {
-    pub fn named(&self) -> [(&'static str, &PerLang); 9] {
+    pub fn named(&self) -> [(&'static str, &PerLang); 10] {
         [
             ("accusing", &self.accusing),
             ("emotional", &self.emotional),
@@ -371,6 +375,7 @@ impl LintPhrases {
             ("apology", &self.apology),
             ("next_step", &self.next_step),
             ("personal", &self.personal),
+            ("brand_line", &self.brand_line),
         ]
     }
 }

@@ -1,32 +1,34 @@
 //! `tact lint --train`: fits the reply head ([`crate::model::reply_head`]) on labelled draft
 //! replies (`datasets/replies`). Each reply is cut into the linter's sentences; a sentence is a
 //! positive example of a kind when the record's evidence for that kind overlaps it, a
-//! negative one otherwise. One logistic regression per kind on the train split (standardised
-//! vectors, class-balanced, L2, full-batch Adam: deterministic); the L2 strength and the
-//! threshold are picked on the calibration split (best F0.5 per kind: precision first) and the threshold folded
-//! into the bias, so that 0.5 is it. The test split is never read.
+//! negative one otherwise. The policy's own reply templates join as good replies: they are
+//! what the linter must never flag. One logistic regression per kind (standardised vectors,
+//! class-balanced, L2, full-batch Adam: deterministic) on the train and calibration splits;
+//! the L2 strength and the threshold are picked by 5-fold cross-validation over records
+//! (best F0.5 out of fold: precision first), the threshold folded into the bias of the final
+//! fit on all of them, so that 0.5 is it. The test split is never read.
 
 use crate::classify::Classifier;
-use crate::data::{split_of, Split};
+use crate::data::{fnv1a, split_of, Split};
 use crate::eval::lint::ReplyRecord;
 use crate::model::batching::in_input_order;
 use crate::model::reply_head::{dot, sigmoid, KindWeights, ReplyHead, ReplyHeadCard};
 use crate::playbook::lint::{sentences, Kind};
+use rayon::prelude::*;
 use serde_json::json;
 use std::path::Path;
 
 /// The kinds the head learns: those a sentence's meaning breaks, which phrase lists miss.
-pub const LEARNED: &[Kind] = &[
-    Kind::Accusing,
-    Kind::Emotional,
-    Kind::Insulting,
-    Kind::Dismissive,
-    Kind::JokingAboutProblem,
-    Kind::VagueDeflection,
-];
+pub const LEARNED: &[Kind] = Kind::MEANING;
 
-/// L2 strengths tried on the calibration split.
+/// L2 strengths tried by cross-validation.
 const L2: &[f32] = &[1e-3, 1e-2, 1e-1];
+/// How many times a template sentence counts in the fit.
+const TEMPLATE_WEIGHT: usize = 4;
+/// How far (in logits) the threshold stays above the policy's templates.
+const TEMPLATE_MARGIN: f32 = 0.25;
+/// Folds of the cross-validation; a record's sentences stay in one fold.
+const FOLDS: u64 = 5;
 const EPOCHS: usize = 400;
 const LEARNING_RATE: f32 = 0.02;
 
@@ -35,6 +37,10 @@ const LEARNING_RATE: f32 = 0.02;
 pub struct SentenceExample {
     pub text: String,
     pub labels: Vec<bool>,
+    /// The cross-validation fold of the reply it comes from.
+    pub fold: u64,
+    /// From one of the policy's templates: the head must not fire on it.
+    pub template: bool,
 }
 
 /// The sentences of a record, labelled from its evidence.
@@ -50,9 +56,12 @@ pub fn examples(record: &ReplyRecord) -> Vec<SentenceExample> {
             Some((kind, start, start + quote.chars().count()))
         })
         .collect();
+    let fold = fnv1a(&record.id) % FOLDS;
     sentences(&record.reply)
         .into_iter()
         .map(|[start, end]| SentenceExample {
+            fold,
+            template: false,
             text: chars[start..end].iter().collect(),
             labels: LEARNED
                 .iter()
@@ -62,6 +71,21 @@ pub fn examples(record: &ReplyRecord) -> Vec<SentenceExample> {
                         .any(|(k, s, e)| k == kind && *s < end && start < *e)
                 })
                 .collect(),
+        })
+        .collect()
+}
+
+/// The sentences of a reply known to be good (a policy template): negatives for every kind.
+pub fn good_reply_examples(reply: &str) -> Vec<SentenceExample> {
+    let chars: Vec<char> = reply.chars().collect();
+    let fold = fnv1a(reply) % FOLDS;
+    sentences(reply)
+        .into_iter()
+        .map(|[start, end]| SentenceExample {
+            fold,
+            template: true,
+            text: chars[start..end].iter().collect(),
+            labels: vec![false; LEARNED.len()],
         })
         .collect()
 }
@@ -205,86 +229,136 @@ fn embed(classifier: &Classifier, texts: &[String]) -> anyhow::Result<Vec<Vec<f3
     })?)
 }
 
-/// One L2 strength's fit: (L2, weights, bias, threshold, calibration F1/precision/recall).
-type Candidate = (f32, Vec<f32>, f32, f32, (f64, f64, f64));
-
-/// What a run fitted, per kind, on the calibration split.
+/// What a run fitted, per kind, out of fold.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KindFit {
     pub kind: Kind,
     pub l2: f32,
-    pub train_positives: usize,
-    pub calib_positives: usize,
-    pub calib_f1: f64,
-    pub calib_precision: f64,
-    pub calib_recall: f64,
+    pub positives: usize,
+    pub cv_f1: f64,
+    pub cv_precision: f64,
+    pub cv_recall: f64,
 }
 
-/// Fits the head on the train and calibration records and writes it to `out`.
+/// Logits of every example, each from a fit on the other folds.
+fn out_of_fold(xs: &[Vec<f32>], ys: &[bool], folds: &[u64], l2: f32) -> Vec<f32> {
+    let mut logits = vec![0.0; xs.len()];
+    for fold in 0..FOLDS {
+        let (train_x, train_y): (Vec<Vec<f32>>, Vec<bool>) = xs
+            .iter()
+            .zip(ys)
+            .zip(folds)
+            .filter(|(_, f)| **f != fold)
+            .map(|((x, y), _)| (x.clone(), *y))
+            .unzip();
+        let (w, b) = fit(&train_x, &train_y, l2);
+        for (i, x) in xs.iter().enumerate() {
+            if folds[i] == fold {
+                logits[i] = dot(&w, x) + b;
+            }
+        }
+    }
+    logits
+}
+
+/// One kind: the L2 and threshold with the best out-of-fold F0.5, then the fit on everything,
+/// its threshold raised above every template sentence (the policy's own replies must pass).
+fn fit_kind(
+    kind_index: usize,
+    xs: &[Vec<f32>],
+    examples: &[SentenceExample],
+) -> (KindFit, Vec<f32>, f32) {
+    let ys: Vec<bool> = examples.iter().map(|e| e.labels[kind_index]).collect();
+    let folds: Vec<u64> = examples.iter().map(|e| e.fold).collect();
+    let tried: Vec<(f32, f32, (f64, f64, f64))> = L2
+        .iter()
+        .map(|&l2| {
+            let (threshold, figures) = best_threshold(&out_of_fold(xs, &ys, &folds, l2), &ys);
+            (l2, threshold, figures)
+        })
+        .collect();
+    let score = |f: &(f64, f64, f64)| f_half(f.1, f.2);
+    let (l2, threshold, (f1, precision, recall)) = tried
+        .into_iter()
+        .reduce(|best, t| {
+            if score(&t.2) > score(&best.2) {
+                t
+            } else {
+                best
+            }
+        })
+        .expect("L2 is not empty");
+    let (w, b) = fit(xs, &ys, l2);
+    let template_max = (xs.iter().zip(examples))
+        .filter(|(_, e)| e.template)
+        .map(|(x, _)| dot(&w, x) + b)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let threshold = threshold.max(template_max + TEMPLATE_MARGIN);
+    let fitted = KindFit {
+        kind: LEARNED[kind_index],
+        l2,
+        positives: ys.iter().filter(|y| **y).count(),
+        cv_f1: f1,
+        cv_precision: precision,
+        cv_recall: recall,
+    };
+    (fitted, w, b - threshold)
+}
+
+/// Fits the head on the train and calibration records, with `good_replies` (the policy's
+/// templates) as negatives, and writes it to `out`.
 pub fn run(
     classifier: &Classifier,
     records: &[ReplyRecord],
+    good_replies: &[String],
     out: &Path,
     command: &str,
 ) -> anyhow::Result<Vec<KindFit>> {
-    let part = |split: Split| -> Vec<SentenceExample> {
-        records
-            .iter()
-            .filter(|r| split_of(&r.id) == split)
-            .flat_map(examples)
-            .collect()
-    };
-    let (train, calib) = (part(Split::Train), part(Split::Calib));
+    let mut examples: Vec<SentenceExample> = records
+        .iter()
+        .filter(|r| split_of(&r.id) != Split::Test)
+        .flat_map(examples)
+        .collect();
+    let labelled = examples.len();
+    examples.extend(good_replies.iter().flat_map(|r| good_reply_examples(r)));
     anyhow::ensure!(
-        !train.is_empty() && !calib.is_empty(),
+        labelled > 0,
         "no sentences in the train or the calibration split"
     );
-    let texts = |e: &[SentenceExample]| e.iter().map(|s| s.text.clone()).collect::<Vec<_>>();
-    let (train_x, calib_x) = (
-        embed(classifier, &texts(&train))?,
-        embed(classifier, &texts(&calib))?,
-    );
-    let scale = Scale::fit(&train_x);
-    let train_x: Vec<Vec<f32>> = train_x.iter().map(|x| scale.apply(x)).collect();
-    let calib_x: Vec<Vec<f32>> = calib_x.iter().map(|x| scale.apply(x)).collect();
+    let texts: Vec<String> = examples.iter().map(|s| s.text.clone()).collect();
+    let xs = embed(classifier, &texts)?;
+    let scale = Scale::fit(&xs);
+    let mut xs: Vec<Vec<f32>> = xs.iter().map(|x| scale.apply(x)).collect();
+    // The templates weigh more than one labelled reply each: they are few, and a finding on
+    // one stops the policy from loading.
+    let templates = labelled..examples.len();
+    for _ in 1..TEMPLATE_WEIGHT {
+        xs.extend_from_within(templates.clone());
+        examples.extend_from_within(templates.clone());
+    }
+    let learnable: Vec<usize> = (0..LEARNED.len())
+        .filter(|&i| {
+            let positives = examples.iter().filter(|e| e.labels[i]).count();
+            if positives < FOLDS as usize {
+                tracing::warn!("{}: {positives} examples; not learned", LEARNED[i]);
+            }
+            positives >= FOLDS as usize
+        })
+        .collect();
+    let fitted: Vec<(KindFit, Vec<f32>, f32)> = learnable
+        .par_iter()
+        .map(|&i| fit_kind(i, &xs, &examples))
+        .collect();
     let mut kinds = Vec::new();
     let mut fits = Vec::new();
-    for (i, &kind) in LEARNED.iter().enumerate() {
-        let train_y: Vec<bool> = train.iter().map(|e| e.labels[i]).collect();
-        let calib_y: Vec<bool> = calib.iter().map(|e| e.labels[i]).collect();
-        let count = |ys: &[bool]| ys.iter().filter(|y| **y).count();
-        if count(&train_y) == 0 || count(&calib_y) == 0 {
-            tracing::warn!("{kind}: no example in the train or calibration split; not learned");
-            continue;
-        }
-        let mut best: Option<Candidate> = None;
-        for &l2 in L2 {
-            let (w, b) = fit(&train_x, &train_y, l2);
-            let logits: Vec<f32> = calib_x.iter().map(|x| dot(&w, x) + b).collect();
-            let (threshold, figures) = best_threshold(&logits, &calib_y);
-            if best
-                .as_ref()
-                .is_none_or(|b| f_half(figures.1, figures.2) > f_half(b.4 .1, b.4 .2))
-            {
-                best = Some((l2, w, b, threshold, figures));
-            }
-        }
-        let (l2, w, b, threshold, (f1, precision, recall)) = best.expect("L2 is not empty");
-        let (weights, bias) = scale.unfold(&w, b - threshold);
+    for (fit, w, b) in fitted {
+        let (weights, bias) = scale.unfold(&w, b);
         kinds.push(KindWeights {
-            kind: kind.as_str().to_string(),
+            kind: fit.kind.as_str().to_string(),
             weights,
             bias,
         });
-        fits.push(KindFit {
-            kind,
-            l2,
-            train_positives: count(&train_y),
-            calib_positives: count(&calib_y),
-            calib_f1: f1,
-            calib_precision: precision,
-            calib_recall: recall,
-        });
+        fits.push(fit);
     }
     let head = ReplyHead {
         card: ReplyHeadCard {
@@ -293,8 +367,10 @@ pub fn run(
             command: command.to_string(),
             encoder_heads_trained_at: classifier.heads.card.trained_at.clone(),
             training: json!({
-                "train_sentences": train.len(),
-                "calib_sentences": calib.len(),
+                "labelled_sentences": labelled,
+                "template_sentences": (examples.len() - labelled) / TEMPLATE_WEIGHT,
+                "template_weight": TEMPLATE_WEIGHT,
+                "folds": FOLDS,
                 "epochs": EPOCHS,
                 "kinds": fits,
             }),
@@ -329,6 +405,7 @@ mod tests {
         };
         let e = examples(&record);
         assert_eq!(e.len(), 3);
+        assert!(e.iter().all(|s| s.fold == e[0].fold && s.fold < FOLDS));
         assert_eq!(e[1].text, "You picked the slow option.");
         let accusing = LEARNED.iter().position(|k| *k == Kind::Accusing).unwrap();
         let labelled: Vec<bool> = e.iter().map(|s| s.labels[accusing]).collect();
@@ -336,6 +413,36 @@ mod tests {
         assert!(e
             .iter()
             .all(|s| s.labels.iter().filter(|l| **l).count() <= 1));
+    }
+
+    #[test]
+    fn a_good_replys_sentences_are_negatives_for_every_kind() {
+        let e = good_reply_examples("Sorry about the wait. We refund it today.");
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[1].text, "We refund it today.");
+        assert!(e.iter().all(|s| s.labels == vec![false; LEARNED.len()]));
+    }
+
+    #[test]
+    fn out_of_fold_logits_separate_what_each_fold_did_not_see() {
+        // The label is the sign of the first coordinate; every fold holds both classes.
+        let xs: Vec<Vec<f32>> = (0..50)
+            .map(|i| {
+                let side = if i % 3 == 0 { 1.0 } else { -1.0 };
+                vec![side * (1.0 + 0.05 * (i % 7) as f32), 0.2 * (i % 4) as f32]
+            })
+            .collect();
+        let ys: Vec<bool> = (0..50).map(|i| i % 3 == 0).collect();
+        let folds: Vec<u64> = (0..50).map(|i| (i / 2) % FOLDS).collect();
+        let logits = out_of_fold(&xs, &ys, &folds, 1e-3);
+        for (l, y) in logits.iter().zip(&ys) {
+            assert_eq!(*l > 0.0, *y, "{logits:?}");
+        }
+        // A point mislabelled in its fold stays wrong out of fold: its own label was not seen.
+        let mut flipped = ys.clone();
+        flipped[4] = !flipped[4];
+        let logits = out_of_fold(&xs, &flipped, &folds, 1e-3);
+        assert_eq!(logits[4] > 0.0, ys[4]);
     }
 
     #[test]

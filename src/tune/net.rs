@@ -226,7 +226,7 @@ impl UpperLayers {
             match rng.as_deref_mut() {
                 Some(r) if self.dropout > 0.0 => {
                     let keep = 1.0 / (1.0 - self.dropout);
-                    let threshold = (self.dropout * 2.0 - 1.0) as f32;
+                    let threshold = self.dropout * 2.0 - 1.0;
                     let m: Vec<f32> = (0..t.elem_count())
                         .map(|_| if r.uniform() < threshold { 0.0 } else { keep })
                         .collect();

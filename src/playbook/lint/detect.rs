@@ -7,7 +7,7 @@ use super::messages::message;
 use super::text::{Phrase, Text, Word};
 use super::{Draft, Finding, Kind, Linter, Lists, Report, Rsr};
 use crate::labels::{Intent, Lang};
-use crate::playbook::personal;
+use crate::playbook::personal::{self, PersonalKind};
 use std::ops::Range;
 
 /// Emoji that laugh or wink: under a problem they read as a joke about it.
@@ -18,16 +18,16 @@ const LAUGHING: &[char] = &[
 /// Emoji that mock the person they answer.
 const MOCKING: &[char] = &['🤡', '🖕', '🙄'];
 
-/// Kinds that make their sentence unfit to count as a next step.
-const SPOILS_SENTENCE: &[Kind] = &[
-    Kind::Accusing,
-    Kind::Emotional,
-    Kind::Insulting,
-    Kind::Dismissive,
-    Kind::JokingAboutProblem,
-    Kind::VagueDeflection,
-    Kind::Shouting,
-];
+/// Whether a finding of `kind` makes its sentence unfit to count as a next step: a vague
+/// referral is no step, and a date or channel in a sentence that blames the customer is the
+/// rule they broke ("you should have called us by Friday"). A joke, a dig or capitals next to a
+/// concrete step leave the step a step (and are findings of their own).
+fn spoils_sentence(kind: Kind) -> bool {
+    matches!(kind, Kind::Accusing | Kind::VagueDeflection)
+}
+
+/// Findings before they become [`Finding`]s: a kind and the characters it points at.
+type Found = Vec<(Kind, Range<usize>)>;
 
 /// Letters in the text: a reply with too few of them has no language to get wrong.
 fn letters(text: &Text) -> usize {
@@ -90,15 +90,18 @@ pub(super) fn lint(linter: &Linter, draft: &Draft) -> Report {
         found.extend(learned_of(&learned, Kind::JokingAboutProblem));
     }
     found.extend(shouting(linter, &text).map(|s| (Kind::Shouting, s)));
-    found.extend(personal_data(linter, draft.reply, &text, lists));
+    let (personal, brand_lines) = personal_data(linter, draft.reply, &text, lists);
+    found.extend(personal);
 
     let next_steps: Vec<Range<usize>> = sentences_with(&text, &lists.next_step)
         .chain(contacts(&text))
+        .chain(brand_lines)
+        .chain(clock_times(&text))
         .collect();
     let spoiled = |s: &Range<usize>| {
         found
             .iter()
-            .any(|(k, f)| SPOILS_SENTENCE.contains(k) && overlaps(f, s))
+            .any(|(k, f)| spoils_sentence(*k) && overlaps(f, s))
     };
     let concrete = next_steps.iter().any(|s| !spoiled(s));
     if !concrete {
@@ -109,15 +112,17 @@ pub(super) fn lint(linter: &Linter, draft: &Draft) -> Report {
     }
     let concrete = concrete && !found.iter().any(|(k, _)| *k == Kind::VagueDeflection);
 
-    if let Some(expected) = expected {
-        if reply_lang != expected && letters(&text) >= 3 {
-            found.push((Kind::WrongLanguage, text.whole()));
-        }
+    let wrong_language = expected.is_some_and(|e| reply_lang != e && letters(&text) >= 3);
+    if wrong_language {
+        found.push((Kind::WrongLanguage, text.whole()));
     }
-    let complaint = match draft.intent {
-        Some(intent) => intent == Intent::Complaint,
-        None => !apology.is_empty(),
-    };
+    // A reply in another language is rewritten whole; its apology and next step are read in
+    // the words of a language it may not be in, so they are not judged.
+    let complaint = !wrong_language
+        && match draft.intent {
+            Some(intent) => intent == Intent::Complaint,
+            None => !apology.is_empty(),
+        };
     if complaint && apology.is_empty() {
         found.push((Kind::MissingApology, text.whole()));
     }
@@ -282,16 +287,42 @@ fn shouting<'t>(linter: &'t Linter, text: &'t Text) -> impl Iterator<Item = Rang
 /// Personal data in the reply: what `personal` finds (phones, e-mails, cards, IBANs, national
 /// IDs, passports), and a word of the `personal` list (an address, a birth date, an ID) with a
 /// number right after it. The span covers the datum; the message never repeats it.
+/// Personal data in the reply, and the sentences that give the brand's own line instead (a
+/// phone number or e-mail address after a `brand_line` phrase: a channel, not the customer's).
 fn personal_data(
     linter: &Linter,
     reply: &str,
     text: &Text,
     lists: &Lists,
-) -> Vec<(Kind, Range<usize>)> {
+) -> (Found, Vec<Range<usize>>) {
     let to_char = |byte: usize| reply[..byte].chars().count();
-    let mut out: Vec<(Kind, Range<usize>)> = personal::locate(reply, &linter.published)
-        .into_iter()
-        .map(|(_, bytes)| (Kind::PersonalData, to_char(bytes.start)..to_char(bytes.end)))
+    let line_ends: Vec<usize> = lists
+        .brand_line
+        .iter()
+        .flat_map(|p| p.find_all(text))
+        .map(|m| m.end)
+        .collect();
+    // The rest of the sentence after each brand_line phrase; a number or an address there is
+    // the brand's.
+    let announced: Vec<Range<usize>> = line_ends
+        .iter()
+        .map(|&end| end..text.sentence_at(end.saturating_sub(1)).end)
+        .collect();
+    let mut out = Vec::new();
+    for (kind, bytes) in personal::locate(reply, &linter.published) {
+        let span = to_char(bytes.start)..to_char(bytes.end);
+        let contact = matches!(kind, PersonalKind::Phone | PersonalKind::Email);
+        if !(contact && announced.iter().any(|a| a.contains(&span.start))) {
+            out.push((Kind::PersonalData, span));
+        }
+    }
+    let brand_lines = announced
+        .iter()
+        .filter(|a| {
+            let rest = &text.chars[(*a).clone()];
+            rest.contains(&'@') || rest.iter().filter(|c| c.is_ascii_digit()).count() >= 6
+        })
+        .map(|a| text.sentence_at(a.start.saturating_sub(1)))
         .collect();
     for phrase in &lists.personal {
         for m in phrase.find_all(text) {
@@ -311,7 +342,21 @@ fn personal_data(
             }
         }
     }
-    out
+    (out, brand_lines)
+}
+
+/// Sentences that name a time of day ("at 10:30", "с 8:00 до 22:00"): when something will
+/// happen or where one can go, a concrete part of a next step.
+fn clock_times(text: &Text) -> impl Iterator<Item = Range<usize>> + '_ {
+    let c = &text.chars;
+    (1..c.len().saturating_sub(1))
+        .filter(move |&i| {
+            c[i] == ':'
+                && c[i - 1].is_ascii_digit()
+                && c[i + 1].is_ascii_digit()
+                && c.get(i + 2).is_some_and(|d| d.is_ascii_digit())
+        })
+        .map(move |i| text.sentence_at(i))
 }
 
 /// E-mail addresses, web addresses and phone numbers the reply gives: a concrete channel.

@@ -53,6 +53,10 @@ impl Kind {
         Kind::Shouting,
     ];
 
+    /// The kinds a sentence's meaning breaks (the first six of [`Kind::ALL`]): what the reply
+    /// head learns.
+    pub const MEANING: &'static [Kind] = Kind::ALL.split_at(6).0;
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Accusing => "accusing",
@@ -190,6 +194,7 @@ struct Lists {
     apology: Vec<Phrase>,
     next_step: Vec<Phrase>,
     personal: Vec<Phrase>,
+    brand_line: Vec<Phrase>,
 }
 
 /// A phrase of `[lint]` that has nothing to match: its key (`lint.phrases.LIST.LANG #N`).
@@ -236,6 +241,7 @@ impl Linter {
                 apology: compile(&p.apology, lang),
                 next_step: compile(&p.next_step, lang),
                 personal: compile(&p.personal, lang),
+                brand_line: compile(&p.brand_line, lang),
             })
             .collect();
         Ok(Linter {

@@ -57,7 +57,7 @@ fn each_kind_fires_on_a_real_draft_and_points_at_its_sentence() {
         (
             "Sorry! At least you know the spare works now 😅 Bring the car in tomorrow at our cost.",
             Kind::JokingAboutProblem,
-            "At least you know the spare works now 😅 Bring the car in tomorrow at our cost.",
+            "At least you know the spare works now 😅",
         ),
         (
             "Ne pare rău. Vă rugăm să contactați echipa de suport, vom analiza situația.",
@@ -207,16 +207,12 @@ fn the_heads_scores_add_what_phrases_miss() {
     let reply = "Well, that is a new one. We will see what can be done!";
     let calm = lint(reply, Some(Intent::Other), None);
     assert!(calm.ok, "{:?}", kinds(&calm));
-    let report = linter().lint(&Draft {
-        reply,
-        intent: Some(Intent::Other),
-        scores: Some(&ReplyScores {
-            negative: 0.99,
-            abusive: 0.9,
-            sentences: Vec::new(),
-        }),
-        ..Draft::default()
-    });
+    let scores = ReplyScores {
+        negative: 0.99,
+        abusive: 0.9,
+        sentences: Vec::new(),
+    };
+    let report = lint_scored(reply, Intent::Other, &scores);
     assert_eq!(kinds(&report), [Kind::Emotional, Kind::Insulting]);
 }
 
@@ -237,17 +233,21 @@ fn head_scores(reply: &str, kind: Kind, at: usize, p: f64) -> ReplyScores {
     }
 }
 
+/// The report on `reply` answering a comment of `intent`, with the model's `scores`.
+fn lint_scored(reply: &str, intent: Intent, scores: &ReplyScores) -> Report {
+    linter().lint(&Draft {
+        reply,
+        intent: Some(intent),
+        scores: Some(scores),
+        ..Draft::default()
+    })
+}
+
 #[test]
 fn the_reply_head_finds_its_kind_in_the_sentence_it_is_sure_of() {
     let reply = "Thank you for the photos. Honestly, some people expect miracles for ten pounds.";
-    let draft = |scores| Draft {
-        reply,
-        intent: Some(Intent::Complaint),
-        scores: Some(scores),
-        ..Draft::default()
-    };
     let sure = head_scores(reply, Kind::Insulting, 1, 0.8);
-    let report = linter().lint(&draft(&sure));
+    let report = lint_scored(reply, Intent::Complaint, &sure);
     let insulting = report
         .findings
         .iter()
@@ -255,7 +255,7 @@ fn the_reply_head_finds_its_kind_in_the_sentence_it_is_sure_of() {
         .expect("the head's kind is found");
     assert_eq!(insulting.span, super::sentences(reply)[1]);
     let unsure = head_scores(reply, Kind::Insulting, 1, 0.4);
-    let report = linter().lint(&draft(&unsure));
+    let report = lint_scored(reply, Intent::Complaint, &unsure);
     assert!(
         !kinds(&report).contains(&Kind::Insulting),
         "{:?}",
@@ -267,13 +267,7 @@ fn the_reply_head_finds_its_kind_in_the_sentence_it_is_sure_of() {
 fn the_reply_heads_jokes_count_under_a_problem_and_deflections_without_a_next_step() {
     let reply = "Looks like the pizza wanted a holiday too. Our team will look into it.";
     let run = |kind, at, intent| {
-        let scores = head_scores(reply, kind, at, 0.9);
-        let report = linter().lint(&Draft {
-            reply,
-            intent: Some(intent),
-            scores: Some(&scores),
-            ..Draft::default()
-        });
+        let report = lint_scored(reply, intent, &head_scores(reply, kind, at, 0.9));
         kinds(&report).contains(&kind)
     };
     assert!(run(Kind::JokingAboutProblem, 0, Intent::Complaint));
@@ -282,12 +276,7 @@ fn the_reply_heads_jokes_count_under_a_problem_and_deflections_without_a_next_st
     let concrete =
         "Sorry. Our team will look into it. Send us the order number by DM and we refund it today.";
     let scores = head_scores(concrete, Kind::VagueDeflection, 1, 0.9);
-    let report = linter().lint(&Draft {
-        reply: concrete,
-        intent: Some(Intent::Complaint),
-        scores: Some(&scores),
-        ..Draft::default()
-    });
+    let report = lint_scored(concrete, Intent::Complaint, &scores);
     assert!(
         !kinds(&report).contains(&Kind::VagueDeflection),
         "a concrete next step elsewhere in the reply: {:?}",
@@ -379,4 +368,32 @@ fn every_default_template_passes_the_linter() {
         }
     }
     assert_eq!(linted, 7 * 4 * 3);
+}
+
+#[test]
+fn the_brands_own_line_is_a_next_step_not_personal_data() {
+    let ours =
+        "Sorry about the bill. Call our billing team on 0800 046 7712 and they will go through it.";
+    let report = lint(ours, COMPLAINT, None);
+    assert!(report.ok, "{:?}", kinds(&report));
+    let theirs =
+        "Sorry about the bill. Our engineer rang 07700 900482 twice, so the visit is booked.";
+    assert!(kinds(&lint(theirs, COMPLAINT, None)).contains(&Kind::PersonalData));
+}
+
+#[test]
+fn a_time_of_day_is_a_concrete_next_step() {
+    let reply = "Простите за задержку. Мастер придёт в среду с 10:00 до 13:00.";
+    let report = lint(reply, COMPLAINT, None);
+    assert!(report.ok, "{:?}", kinds(&report));
+    assert!(report.rsr.resolve);
+}
+
+#[test]
+fn a_reply_in_another_language_is_not_judged_for_apology_or_next_step() {
+    let reply = "Благодарим за отзыв, посмотрим.";
+    assert_eq!(
+        kinds(&lint(reply, COMPLAINT, Some(Lang::En))),
+        [Kind::WrongLanguage]
+    );
 }

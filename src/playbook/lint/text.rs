@@ -181,8 +181,14 @@ impl Text {
     }
 }
 
-/// Sentences: split after `.`, `!`, `?`, `;` or `…` runs that a space or the end follows, and
-/// at line breaks; emoji stay with the sentence they close.
+/// Pictographs and dingbats: emoji, as far as sentences go.
+fn is_emoji(c: char) -> bool {
+    matches!(c as u32, 0x1F000..=0x1FAFF | 0x2600..=0x27BF)
+}
+
+/// Sentences: split after `.`, `!`, `?`, `;` or `…` runs that a space or the end follows, after
+/// an emoji that a space and a capital follow (it closes its sentence, as a full stop would),
+/// and at line breaks; emoji stay with the sentence they close.
 fn sentences(chars: &[char]) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
@@ -196,6 +202,13 @@ fn sentences(chars: &[char]) -> Vec<Range<usize>> {
                 i += 1;
             }
             chars.get(i + 1).is_none_or(|n| n.is_whitespace())
+        } else if is_emoji(c) {
+            while i + 1 < chars.len() && (is_emoji(chars[i + 1]) || chars[i + 1] == '\u{fe0f}') {
+                i += 1;
+            }
+            let next = chars[i + 1..].iter().find(|n| !n.is_whitespace());
+            chars.get(i + 1).is_some_and(|n| n.is_whitespace())
+                && next.is_some_and(|n| n.is_uppercase())
         } else {
             false
         };
@@ -388,12 +401,20 @@ mod tests {
 
     #[test]
     fn sentences_split_on_end_marks_followed_by_space() {
-        let text = Text::new("Sorry!! We refund 3.50 today. DM us 😊 ok", Lang::En);
-        let got: Vec<String> = text
-            .sentences
-            .iter()
-            .map(|r| text.chars[r.clone()].iter().collect())
-            .collect();
-        assert_eq!(got, ["Sorry!!", "We refund 3.50 today.", "DM us 😊 ok"]);
+        let split = |reply: &str| -> Vec<String> {
+            let text = Text::new(reply, Lang::En);
+            (text.sentences.iter())
+                .map(|r| text.chars[r.clone()].iter().collect())
+                .collect()
+        };
+        assert_eq!(
+            split("Sorry!! We refund 3.50 today. DM us 😊 ok"),
+            ["Sorry!!", "We refund 3.50 today.", "DM us 😊 ok"]
+        );
+        // An emoji before a capital closes its sentence, as a full stop would.
+        assert_eq!(
+            split("At least it's cosy 😅🔥 DM us, we refund it today."),
+            ["At least it's cosy 😅🔥", "DM us, we refund it today."]
+        );
     }
 }
