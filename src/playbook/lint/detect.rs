@@ -29,6 +29,24 @@ fn spoils_sentence(kind: Kind) -> bool {
 /// Findings before they become [`Finding`]s: a kind and the characters it points at.
 type Found = Vec<(Kind, Range<usize>)>;
 
+/// The commonest English words: a sentence of English has several of them.
+const ENGLISH_FUNCTION_WORDS: &[&str] = &[
+    "the", "a", "an", "and", "or", "to", "of", "in", "on", "at", "for", "with", "by", "from", "is",
+    "are", "was", "be", "it", "this", "that", "you", "your", "we", "our", "us", "i", "will", "can",
+    "have", "has", "not", "please", "sorry", "thanks", "if", "so", "but", "as", "we'll", "we're",
+    "we've", "you're", "it's", "do", "get", "up", "out", "all", "any",
+];
+
+/// Whether a reply the detector took for English (it knows four languages) has the function
+/// words of English: one in Spanish, French or Welsh has almost none of them.
+fn reads_as_english(text: &Text) -> bool {
+    let words = text.words.len();
+    let english = (text.words.iter())
+        .filter(|w| ENGLISH_FUNCTION_WORDS.contains(&w.folded.as_str()))
+        .count();
+    words < 5 || english * 10 >= words
+}
+
 /// Letters in the text: a reply with too few of them has no language to get wrong.
 fn letters(text: &Text) -> usize {
     text.chars.iter().filter(|c| c.is_alphabetic()).count()
@@ -112,7 +130,10 @@ pub(super) fn lint(linter: &Linter, draft: &Draft) -> Report {
     }
     let concrete = concrete && !found.iter().any(|(k, _)| *k == Kind::VagueDeflection);
 
-    let wrong_language = expected.is_some_and(|e| reply_lang != e && letters(&text) >= 3);
+    let wrong_language = expected.is_some_and(|e| {
+        (reply_lang != e && letters(&text) >= 3)
+            || (e == Lang::En && reply_lang == Lang::En && !reads_as_english(&text))
+    });
     if wrong_language {
         found.push((Kind::WrongLanguage, text.whole()));
     }

@@ -390,6 +390,21 @@ fn a_time_of_day_is_a_concrete_next_step() {
 }
 
 #[test]
+fn a_reply_in_a_language_the_detector_does_not_know_is_still_the_wrong_one() {
+    for reply in [
+        "Lamentamos mucho lo ocurrido. Le devolveremos el dinero hoy mismo.",
+        "Excuses voor het ongemak. De dubbele betaling wordt binnen 3 werkdagen teruggestort.",
+    ] {
+        assert_eq!(
+            kinds(&lint(reply, COMPLAINT, Some(Lang::En))),
+            [Kind::WrongLanguage]
+        );
+    }
+    let english = "Sorry about the double charge. We refund it to your card today.";
+    assert!(lint(english, COMPLAINT, Some(Lang::En)).ok);
+}
+
+#[test]
 fn a_reply_in_another_language_is_not_judged_for_apology_or_next_step() {
     let reply = "Благодарим за отзыв, посмотрим.";
     assert_eq!(
