@@ -333,7 +333,9 @@ fn personal_data(
     for (kind, bytes) in personal::locate(reply, &linter.published) {
         let span = to_char(bytes.start)..to_char(bytes.end);
         let contact = matches!(kind, PersonalKind::Phone | PersonalKind::Email);
-        if !(contact && announced.iter().any(|a| a.contains(&span.start))) {
+        let brands = contact && announced.iter().any(|a| a.contains(&span.start));
+        let mailbox = kind == PersonalKind::Email && company_mailbox(&reply[bytes]);
+        if !brands && !mailbox {
             out.push((Kind::PersonalData, span));
         }
     }
@@ -354,16 +356,115 @@ fn personal_data(
                 .skip_while(|w| w.chars.start < m.end)
                 .collect();
             // The last number within three words, then the digit groups that continue it.
-            let end = after.iter().take(3).rposition(|w| digits(w)).map(|last| {
-                let run = after[last..].iter().take_while(|w| digits(w)).count();
-                after[last + run - 1].chars.end
-            });
+            // An amount or a duration ("карта е 540 лв.", "до 1 рабочего дня") is not an ID.
+            let end = after
+                .iter()
+                .take(3)
+                .rposition(|w| digits(w))
+                .and_then(|last| {
+                    let run = after[last..].iter().take_while(|w| digits(w)).count();
+                    let unit = after.get(last + run).is_some_and(|w| is_unit(text, w));
+                    (!unit).then(|| after[last + run - 1].chars.end)
+                });
             if let Some(end) = end {
                 out.push((Kind::PersonalData, m.start..end));
             }
         }
     }
     (out, brand_lines)
+}
+
+/// Words of money and time: a number before one is an amount or a duration.
+const UNITS: &[&str] = &[
+    "лв",
+    "lei",
+    "leu",
+    "ron",
+    "руб",
+    "₽",
+    "€",
+    "eur",
+    "евро",
+    "$",
+    "£",
+    "%",
+    "ден",
+    "дни",
+    "дн",
+    "рабоч",
+    "работн",
+    "час",
+    "мин",
+    "zi",
+    "zile",
+    "ore",
+    "minut",
+    "day",
+    "hour",
+    "min",
+    "week",
+    "недел",
+    "săptăm",
+    "седмиц",
+    "месяц",
+    "месец",
+    "lun",
+    "month",
+];
+
+/// Whether `word` (as written: Cyrillic words are folded to a Latin skeleton) is a unit.
+fn is_unit(text: &Text, word: &Word) -> bool {
+    let written: String = text.chars[word.chars.clone()].iter().collect();
+    let written = written.to_lowercase();
+    UNITS.iter().any(|u| written.starts_with(u))
+}
+
+/// Mail services people have their own addresses at.
+const FREE_MAIL: &[&str] = &[
+    "gmail.",
+    "googlemail.",
+    "yahoo.",
+    "hotmail.",
+    "outlook.",
+    "live.",
+    "icloud.",
+    "aol.",
+    "proton",
+    "gmx.",
+    "web.de",
+    "webmail.",
+    "mail.ru",
+    "inbox.ru",
+    "list.ru",
+    "bk.ru",
+    "yandex.",
+    "ya.ru",
+    "rambler.",
+    "abv.bg",
+    "dir.bg",
+    "mail.bg",
+    "yahoo.ro",
+    "btinternet.",
+    "sky.com",
+    "virginmedia.",
+    "example.",
+];
+
+/// A company's mailbox that a reply may give: one word of letters (`claims@`, `otkaz@`) at a
+/// domain that is not a mail service; `ivan.petrov84@abv.bg` is a person's.
+fn company_mailbox(address: &str) -> bool {
+    let Some((user, domain)) = address
+        .to_lowercase()
+        .split_once('@')
+        .map(|(u, d)| (u.to_string(), d.to_string()))
+    else {
+        return false;
+    };
+    !user.is_empty()
+        && user.chars().all(|c| c.is_alphabetic())
+        && !FREE_MAIL
+            .iter()
+            .any(|f| domain.starts_with(f) || domain.contains(&format!(".{f}")))
 }
 
 /// Sentences that name a time of day ("at 10:30", "с 8:00 до 22:00"): when something will

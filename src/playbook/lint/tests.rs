@@ -412,3 +412,12 @@ fn a_reply_in_another_language_is_not_judged_for_apology_or_next_step() {
         [Kind::WrongLanguage]
     );
 }
+
+#[test]
+fn a_company_mailbox_and_an_amount_are_not_personal_data() {
+    let reply = "Съжаляваме! Пратете снимка на claims@sigurnost.bg, а годишната карта е 540 лв. – ще я удължим до утре.";
+    let report = lint(reply, COMPLAINT, None);
+    assert!(report.ok, "{:?}", kinds(&report));
+    let theirs = "Sorry! We wrote to elena.koleva84@abv.bg and refund it today.";
+    assert!(kinds(&lint(theirs, COMPLAINT, None)).contains(&Kind::PersonalData));
+}
