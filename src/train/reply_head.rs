@@ -238,6 +238,9 @@ pub struct KindFit {
     pub cv_f1: f64,
     pub cv_precision: f64,
     pub cv_recall: f64,
+    /// Whether the threshold was raised above a template sentence (the cross-validated
+    /// figures are then an upper bound).
+    pub template_bound: bool,
 }
 
 /// Logits of every example, each from a fit on the other folds.
@@ -293,8 +296,9 @@ fn fit_kind(
         .filter(|(_, e)| e.template)
         .map(|(x, _)| dot(&w, x) + b)
         .fold(f32::NEG_INFINITY, f32::max);
-    let threshold = threshold.max(template_max + TEMPLATE_MARGIN);
+    let bound = template_max + TEMPLATE_MARGIN;
     let fitted = KindFit {
+        template_bound: bound > threshold,
         kind: LEARNED[kind_index],
         l2,
         positives: ys.iter().filter(|y| **y).count(),
@@ -302,7 +306,7 @@ fn fit_kind(
         cv_precision: precision,
         cv_recall: recall,
     };
-    (fitted, w, b - threshold)
+    (fitted, w, b - threshold.max(bound))
 }
 
 /// Fits the head on the train and calibration records, with `good_replies` (the policy's
@@ -443,6 +447,39 @@ mod tests {
         flipped[4] = !flipped[4];
         let logits = out_of_fold(&xs, &flipped, &folds, 1e-3);
         assert_eq!(logits[4] > 0.0, ys[4]);
+    }
+
+    #[test]
+    fn no_template_sentence_crosses_the_threshold() {
+        // Positives on the right; a template sentence (good) sits among them.
+        let mut examples: Vec<SentenceExample> = (0..40)
+            .map(|i| SentenceExample {
+                text: format!("s{i}"),
+                labels: vec![i % 2 == 0; LEARNED.len()],
+                fold: i % FOLDS,
+                template: false,
+            })
+            .collect();
+        let mut xs: Vec<Vec<f32>> = (0..40)
+            .map(|i| vec![if i % 2 == 0 { 1.0 } else { -1.0 } + 0.01 * i as f32, 1.0])
+            .collect();
+        examples.push(SentenceExample {
+            text: "template".into(),
+            labels: vec![false; LEARNED.len()],
+            fold: 0,
+            template: true,
+        });
+        xs.push(vec![1.2, 1.0]);
+        let (fitted, w, bias) = fit_kind(0, &xs, &examples);
+        assert!(fitted.template_bound);
+        assert!(
+            dot(&w, &xs[40]) + bias < 0.0,
+            "the template stays below 0.5"
+        );
+        assert!(
+            dot(&w, &xs[38]) + bias > 0.0,
+            "a positive further right is still found"
+        );
     }
 
     #[test]

@@ -307,9 +307,9 @@ fn shouting<'t>(linter: &'t Linter, text: &'t Text) -> impl Iterator<Item = Rang
 
 /// Personal data in the reply: what `personal` finds (phones, e-mails, cards, IBANs, national
 /// IDs, passports), and a word of the `personal` list (an address, a birth date, an ID) with a
-/// number right after it. The span covers the datum; the message never repeats it.
-/// Personal data in the reply, and the sentences that give the brand's own line instead (a
-/// phone number or e-mail address after a `brand_line` phrase: a channel, not the customer's).
+/// number right after it. The span covers the datum; the message never repeats it. Also the
+/// sentences that give the brand's own line instead: a phone number or e-mail address after a
+/// `brand_line` phrase is a channel, not the customer's; so is a company mailbox.
 fn personal_data(
     linter: &Linter,
     reply: &str,
@@ -375,41 +375,11 @@ fn personal_data(
 }
 
 /// Words of money and time: a number before one is an amount or a duration.
+#[rustfmt::skip]
 const UNITS: &[&str] = &[
-    "лв",
-    "lei",
-    "leu",
-    "ron",
-    "руб",
-    "₽",
-    "€",
-    "eur",
-    "евро",
-    "$",
-    "£",
-    "%",
-    "ден",
-    "дни",
-    "дн",
-    "рабоч",
-    "работн",
-    "час",
-    "мин",
-    "zi",
-    "zile",
-    "ore",
-    "minut",
-    "day",
-    "hour",
-    "min",
-    "week",
-    "недел",
-    "săptăm",
-    "седмиц",
-    "месяц",
-    "месец",
-    "lun",
-    "month",
+    "лв", "lei", "leu", "ron", "руб", "₽", "€", "eur", "евро", "$", "£", "%", "ден", "дни",
+    "дн", "рабоч", "работн", "час", "мин", "zi", "zile", "ore", "minut", "day", "hour", "min",
+    "week", "недел", "săptăm", "седмиц", "месяц", "месец", "lun", "month",
 ];
 
 /// Whether `word` (as written: Cyrillic words are folded to a Latin skeleton) is a unit.
@@ -420,34 +390,12 @@ fn is_unit(text: &Text, word: &Word) -> bool {
 }
 
 /// Mail services people have their own addresses at.
+#[rustfmt::skip]
 const FREE_MAIL: &[&str] = &[
-    "gmail.",
-    "googlemail.",
-    "yahoo.",
-    "hotmail.",
-    "outlook.",
-    "live.",
-    "icloud.",
-    "aol.",
-    "proton",
-    "gmx.",
-    "web.de",
-    "webmail.",
-    "mail.ru",
-    "inbox.ru",
-    "list.ru",
-    "bk.ru",
-    "yandex.",
-    "ya.ru",
-    "rambler.",
-    "abv.bg",
-    "dir.bg",
-    "mail.bg",
-    "yahoo.ro",
-    "btinternet.",
-    "sky.com",
-    "virginmedia.",
-    "example.",
+    "gmail.", "googlemail.", "yahoo.", "hotmail.", "outlook.", "live.", "icloud.", "aol.",
+    "proton", "gmx.", "web.de", "webmail.", "mail.ru", "inbox.ru", "list.ru", "bk.ru",
+    "yandex.", "ya.ru", "rambler.", "abv.bg", "dir.bg", "mail.bg", "yahoo.ro", "btinternet.",
+    "sky.com", "virginmedia.",
 ];
 
 /// A company's mailbox that a reply may give: one word of letters (`claims@`, `otkaz@`) at a
