@@ -91,31 +91,36 @@ pub fn locate(text: &str, published: &Published) -> Vec<(PersonalKind, Range<usi
 }
 
 /// A company's shared mailboxes: quoting them is not posting one's own address.
+#[rustfmt::skip]
 const ROLE_MAILBOXES: &[&str] = &[
-    "support",
-    "suport",
-    "help",
-    "info",
-    "office",
-    "contact",
-    "contacto",
-    "service",
-    "customerservice",
-    "care",
-    "hello",
-    "sales",
-    "noreply",
-    "no-reply",
-    "ajutor",
-    "clienti",
-    "reclamatii",
-    "podrska",
-    "helpdesk",
-    "feedback",
-    "press",
-    "pr",
-    "billing",
+    "support", "suport", "help", "info", "office", "contact", "contacto", "service",
+    "customerservice", "care", "hello", "sales", "noreply", "no-reply", "ajutor", "clienti",
+    "reclamatii", "podrska", "helpdesk", "feedback", "press", "pr", "billing",
 ];
+
+/// Mail services people have their own addresses at.
+#[rustfmt::skip]
+const FREE_MAIL: &[&str] = &[
+    "gmail.", "googlemail.", "yahoo.", "hotmail.", "outlook.", "live.", "icloud.", "aol.",
+    "proton", "gmx.", "web.de", "webmail.", "mail.ru", "inbox.ru", "list.ru", "bk.ru",
+    "yandex.", "ya.ru", "rambler.", "abv.bg", "dir.bg", "mail.bg", "btinternet.", "sky.com",
+    "virginmedia.",
+];
+
+/// A company's mailbox that a brand's reply may give: one word of letters (`claims@`,
+/// `otkaz@`) at a domain that is not a mail service; `ivan.petrov84@abv.bg` is a person's.
+pub fn company_mailbox(address: &str) -> bool {
+    let address = address.to_lowercase();
+    let Some((user, domain)) = address.split_once('@') else {
+        return false;
+    };
+    let at_service = |service: &str| {
+        (domain.match_indices(service)).any(|(i, _)| i == 0 || domain[..i].ends_with('.'))
+    };
+    !user.is_empty()
+        && user.chars().all(char::is_alphabetic)
+        && !FREE_MAIL.iter().any(|f| at_service(f))
+}
 
 fn emails<'a>(
     text: &'a str,

@@ -45,7 +45,6 @@ pub struct SentenceExample {
 
 /// The sentences of a record, labelled from its evidence.
 pub fn examples(record: &ReplyRecord) -> Vec<SentenceExample> {
-    let chars: Vec<char> = record.reply.chars().collect();
     let evidence: Vec<(Kind, usize, usize)> = record
         .evidence
         .iter()
@@ -56,36 +55,45 @@ pub fn examples(record: &ReplyRecord) -> Vec<SentenceExample> {
             Some((kind, start, start + quote.chars().count()))
         })
         .collect();
-    let fold = fnv1a(&record.id) % FOLDS;
-    sentences(&record.reply)
-        .into_iter()
-        .map(|[start, end]| SentenceExample {
-            fold,
-            template: false,
-            text: chars[start..end].iter().collect(),
-            labels: LEARNED
+    split(
+        &record.reply,
+        fnv1a(&record.id) % FOLDS,
+        false,
+        |start, end| {
+            LEARNED
                 .iter()
                 .map(|kind| {
                     evidence
                         .iter()
                         .any(|(k, s, e)| k == kind && *s < end && start < *e)
                 })
-                .collect(),
-        })
-        .collect()
+                .collect()
+        },
+    )
 }
 
 /// The sentences of a reply known to be good (a policy template): negatives for every kind.
 pub fn good_reply_examples(reply: &str) -> Vec<SentenceExample> {
+    split(reply, fnv1a(reply) % FOLDS, true, |_, _| {
+        vec![false; LEARNED.len()]
+    })
+}
+
+/// `reply` cut into the linter's sentences, each labelled by `labels(start, end)`.
+fn split(
+    reply: &str,
+    fold: u64,
+    template: bool,
+    labels: impl Fn(usize, usize) -> Vec<bool>,
+) -> Vec<SentenceExample> {
     let chars: Vec<char> = reply.chars().collect();
-    let fold = fnv1a(reply) % FOLDS;
     sentences(reply)
         .into_iter()
         .map(|[start, end]| SentenceExample {
-            fold,
-            template: true,
             text: chars[start..end].iter().collect(),
-            labels: vec![false; LEARNED.len()],
+            labels: labels(start, end),
+            fold,
+            template,
         })
         .collect()
 }

@@ -334,16 +334,20 @@ fn personal_data(
         let span = to_char(bytes.start)..to_char(bytes.end);
         let contact = matches!(kind, PersonalKind::Phone | PersonalKind::Email);
         let brands = contact && announced.iter().any(|a| a.contains(&span.start));
-        let mailbox = kind == PersonalKind::Email && company_mailbox(&reply[bytes]);
+        let mailbox = kind == PersonalKind::Email && personal::company_mailbox(&reply[bytes]);
         if !brands && !mailbox {
             out.push((Kind::PersonalData, span));
         }
     }
+    // (A sentence with an e-mail address is a channel already: `contacts`.)
     let brand_lines = announced
         .iter()
         .filter(|a| {
-            let rest = &text.chars[(*a).clone()];
-            rest.contains(&'@') || rest.iter().filter(|c| c.is_ascii_digit()).count() >= 6
+            text.chars[(*a).clone()]
+                .iter()
+                .filter(|c| c.is_ascii_digit())
+                .count()
+                >= 6
         })
         .map(|a| text.sentence_at(a.start.saturating_sub(1)))
         .collect();
@@ -387,32 +391,6 @@ fn is_unit(text: &Text, word: &Word) -> bool {
     let written: String = text.chars[word.chars.clone()].iter().collect();
     let written = written.to_lowercase();
     UNITS.iter().any(|u| written.starts_with(u))
-}
-
-/// Mail services people have their own addresses at.
-#[rustfmt::skip]
-const FREE_MAIL: &[&str] = &[
-    "gmail.", "googlemail.", "yahoo.", "hotmail.", "outlook.", "live.", "icloud.", "aol.",
-    "proton", "gmx.", "web.de", "webmail.", "mail.ru", "inbox.ru", "list.ru", "bk.ru",
-    "yandex.", "ya.ru", "rambler.", "abv.bg", "dir.bg", "mail.bg", "yahoo.ro", "btinternet.",
-    "sky.com", "virginmedia.",
-];
-
-/// A company's mailbox that a reply may give: one word of letters (`claims@`, `otkaz@`) at a
-/// domain that is not a mail service; `ivan.petrov84@abv.bg` is a person's.
-fn company_mailbox(address: &str) -> bool {
-    let Some((user, domain)) = address
-        .to_lowercase()
-        .split_once('@')
-        .map(|(u, d)| (u.to_string(), d.to_string()))
-    else {
-        return false;
-    };
-    !user.is_empty()
-        && user.chars().all(|c| c.is_alphabetic())
-        && !FREE_MAIL
-            .iter()
-            .any(|f| domain.starts_with(f) || domain.contains(&format!(".{f}")))
 }
 
 /// Sentences that name a time of day ("at 10:30", "с 8:00 до 22:00"): when something will
