@@ -94,7 +94,7 @@ pub struct LossWeights {
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -102,11 +102,11 @@ impl Rng {
     }
     /// Uniform in [-1, 1).
     pub fn uniform(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
     }
     pub fn shuffle<T>(&mut self, xs: &mut [T]) {
         for i in (1..xs.len()).rev() {
-            xs.swap(i, (self.next() % (i as u64 + 1)) as usize);
+            xs.swap(i, (self.next_u64() % (i as u64 + 1)) as usize);
         }
     }
 }

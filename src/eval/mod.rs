@@ -226,16 +226,17 @@ fn group<K: Ord + Clone, T: Clone>(items: &[(K, T)]) -> BTreeMap<K, Vec<T>> {
     m
 }
 
-fn class_section(
-    rows: &[(Lang, String, usize, usize)],
-    names: &[&str],
-    with_confusion: bool,
-) -> Option<ClassSection> {
+/// One scored record for a class head: language, source, gold class, predicted class.
+type ClassRow = (Lang, String, usize, usize);
+/// One scored record for a binary label: language, source, (gold, probability).
+type BinaryRow = (Lang, String, (bool, f32));
+
+fn class_section(rows: &[ClassRow], names: &[&str], with_confusion: bool) -> Option<ClassSection> {
     if rows.is_empty() {
         return None;
     }
     let pairs: Vec<(usize, usize)> = rows.iter().map(|r| (r.2, r.3)).collect();
-    let by = |key: &dyn Fn(&(Lang, String, usize, usize)) -> String| {
+    let by = |key: &dyn Fn(&ClassRow) -> String| {
         group(
             &rows
                 .iter()
@@ -279,7 +280,7 @@ pub fn evaluate(
     let mut sentiment_rows = Vec::new();
     let mut intent_rows = Vec::new();
     let mut calibration = Vec::new();
-    let mut binary: BTreeMap<String, Vec<(Lang, String, (bool, f32))>> = BTreeMap::new();
+    let mut binary: BTreeMap<String, Vec<BinaryRow>> = BTreeMap::new();
     let mut rows: Vec<DecisionRow> = Vec::new();
     let mut detected: Vec<(Lang, Lang, &str)> = Vec::new();
     for s in scored {
