@@ -169,7 +169,7 @@ fn every_simd_tier_follows_the_f32_encoder_on_brand_comments() {
 #[test]
 fn the_eight_bit_tiers_give_the_same_vectors_bit_for_bit() {
     // Same 8-bit activations, exact integer sums, f32 steps in the same order: the AVX-512,
-    // AVX-VNNI and plain kernels must agree to the bit (AVX2 quantises to 7 bits, so differs).
+    // AVX-VNNI and plain kernels must agree to the bit (AVX2 quantises to 0..=254, so differs).
     let texts: Vec<String> = fixture().sentences.into_iter().map(|r| r.text).collect();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     let plain = int8_on(CpuTier::Plain).unwrap().embed(&texts).unwrap();
