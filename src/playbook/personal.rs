@@ -109,6 +109,8 @@ const FREE_MAIL: &[&str] = &[
 
 /// A company's mailbox that a brand's reply may give: one word of letters (`claims@`,
 /// `otkaz@`) at a domain that is not a mail service; `ivan.petrov84@abv.bg` is a person's.
+/// Only the linter asks (a brand's own reply): in a customer's comment `ivan@firma.bg` is
+/// as likely the writer's own work address, so [`locate`] keeps reporting it there.
 pub fn company_mailbox(address: &str) -> bool {
     let address = address.to_lowercase();
     let Some((user, domain)) = address.split_once('@') else {
