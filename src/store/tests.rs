@@ -379,3 +379,89 @@ fn a_batch_counts_as_its_decisions_one_by_one() {
         assert_eq!((counts.follow_ups, counts.hostile_follow_ups), (3, 2));
     });
 }
+
+#[test]
+fn a_group_without_answers_counts_as_its_decisions_one_by_one() {
+    // On PostgreSQL such a group is one statement, its counts made by the database: they
+    // must be what recording the same decisions one at a time gives.
+    on_both(Retention::default(), |store| async move {
+        let answer = |author: &str| NewReply {
+            reply_id: reply_id(author, None, "We are sorry", 0),
+            author_id: author.into(),
+            comment_id: None,
+            text: None,
+            sent_at: now_ms(),
+        };
+        let group = |tag: &str| {
+            let (answered, fresh) = (format!("answered-{tag}"), format!("fresh-{tag}"));
+            let first = new_decision(&format!("{tag}-1"), Some(&answered), Intent::Troll);
+            vec![
+                first.clone(),
+                new_decision(&format!("{tag}-2"), Some(&fresh), Intent::Complaint),
+                first,
+                new_decision(&format!("{tag}-3"), None, Intent::Spam),
+                new_decision(&format!("{tag}-4"), Some(&answered), Intent::Question),
+                new_decision(&format!("{tag}-5"), Some(&fresh), Intent::Abuse),
+            ]
+        };
+        let mut recorded = Vec::new();
+        for tag in ["together", "one-by-one"] {
+            store
+                .record_reply(&answer(&format!("answered-{tag}")))
+                .await
+                .unwrap();
+            let decisions = group(tag);
+            if tag == "together" {
+                recorded.push(store.record_decisions(&decisions).await.unwrap());
+                // A retry of the whole group changes nothing.
+                let again = store.record_decisions(&decisions).await.unwrap();
+                assert_eq!(again, [false; 6]);
+            } else {
+                let mut one_by_one = Vec::new();
+                for d in &decisions {
+                    one_by_one.extend(
+                        store
+                            .record_decisions(std::slice::from_ref(d))
+                            .await
+                            .unwrap(),
+                    );
+                }
+                recorded.push(one_by_one);
+            }
+        }
+        assert_eq!(recorded[0], [true, true, false, true, true, true]);
+        assert_eq!(recorded[0], recorded[1]);
+        for who in ["answered", "fresh"] {
+            let [together, alone] = ["together", "one-by-one"].map(|tag| format!("{who}-{tag}"));
+            let counts = store.author_counts(&[&together, &alone]).await.unwrap();
+            assert_eq!(counts[&together], counts[&alone], "{who}");
+            let [a, b] = [&together, &alone].map(|id| store.author(id));
+            let (a, b) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap());
+            assert_eq!((&a.actions, &a.intents), (&b.actions, &b.intents), "{who}");
+        }
+        let counts = store
+            .author_counts(&["answered-together", "fresh-together"])
+            .await
+            .unwrap();
+        assert_eq!(
+            counts["answered-together"],
+            AuthorCounts {
+                comments: 2,
+                brand_answers: 1,
+                follow_ups: 2,
+                hostile_follow_ups: 1
+            }
+        );
+        assert_eq!(
+            counts["fresh-together"],
+            AuthorCounts {
+                comments: 2,
+                brand_answers: 0,
+                follow_ups: 0,
+                hostile_follow_ups: 0
+            }
+        );
+        let decided = store.author("fresh-together").await.unwrap().unwrap();
+        assert_eq!(decided.recent_decisions.len(), 2);
+    });
+}
