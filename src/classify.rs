@@ -110,10 +110,18 @@ impl Classifier {
             _ => ReplyHead::builtin()?,
         };
         if let Some(head) = &reply_head {
-            if head.card.embedding_dim != encoder.hidden_size() {
+            let depth = encoder.shape().layers;
+            if let Some(bad) = head.card.layers.iter().find(|&&l| l == 0 || l > depth) {
                 return Err(ModelError::Config(format!(
-                    "the reply head expects {}-dimensional vectors, the encoder gives {}",
+                    "the reply head reads layer {bad}; the encoder has layers 1..={depth}"
+                )));
+            }
+            if head.card.embedding_dim != encoder.hidden_size() * head.depths() {
+                return Err(ModelError::Config(format!(
+                    "the reply head expects {}-dimensional vectors, the encoder gives {} \
+                     ({} per layer read)",
                     head.card.embedding_dim,
+                    encoder.hidden_size() * head.depths(),
                     encoder.hidden_size()
                 )));
             }
@@ -151,21 +159,33 @@ impl Backend for Classifier {
     }
 
     fn classify_tokens(&self, batch: &[&Tokens]) -> Result<Vec<Classified>, ModelError> {
-        let embeddings = self.encoder.embed_tokens(batch)?;
+        // The sentence embedding, then the layers the reply head reads: one pass for both.
+        let hidden = self.encoder.hidden_size();
+        let mut at = vec![self.encoder.shape().layers];
+        if let Some(head) = &self.reply_head {
+            at.extend(&head.card.layers);
+        }
+        let vectors = self.encoder.embed_tokens_at(batch, &at)?;
+        let embeddings: Vec<Vec<f32>> = vectors.iter().map(|v| v[..hidden].to_vec()).collect();
         let scores = self.heads.scores(&embeddings)?;
         Ok(scores
             .into_iter()
-            .zip(&embeddings)
+            .zip(&vectors)
             .zip(batch)
-            .map(|((scores, embedding), t)| Classified {
+            .map(|((scores, vector), t)| Classified {
                 scores,
                 tokens: t.ids.len(),
                 truncated: t.truncated,
                 cut: t.cut,
-                faults: self
-                    .reply_head
-                    .as_ref()
-                    .map_or_else(Vec::new, |h| h.scores(embedding)),
+                faults: self.reply_head.as_ref().map_or_else(Vec::new, |h| {
+                    // A head without layers reads the sentence embedding.
+                    let features = if h.card.layers.is_empty() {
+                        &vector[..hidden]
+                    } else {
+                        &vector[hidden..]
+                    };
+                    h.scores(features)
+                }),
             })
             .collect())
     }

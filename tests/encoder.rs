@@ -279,3 +279,41 @@ fn a_long_text_is_read_head_and_tail_so_its_last_paragraph_counts() {
     let t = enc.tokenize(&huge).unwrap();
     assert!(t.truncated && t.ids.ends_with(ending_ids));
 }
+
+#[test]
+fn middle_layers_come_from_the_same_pass_on_both_engines() {
+    let texts = [
+        "The parcel never came and nobody answers the phone.",
+        "Thanks, all sorted now!",
+        "Ați greșit comanda, din nou.",
+    ];
+    let (fast, reference) = (encoder(WeightFormat::Int8), encoder(WeightFormat::F32));
+    let mut middles = Vec::new();
+    for enc in [fast, reference] {
+        let h = enc.hidden_size();
+        let tokens: Vec<_> = texts.iter().map(|t| enc.tokenize(t).unwrap()).collect();
+        let read = enc.embed_tokens_at(&tokens, &[4, 12]).unwrap();
+        let whole = enc.embed_tokens(&tokens).unwrap();
+        for (r, w) in read.iter().zip(&whole) {
+            assert_eq!(r.len(), 2 * h);
+            // The last layer's block is the sentence embedding itself, not a second pass.
+            assert_eq!(&r[h..], &w[..]);
+            let norm: f32 = r[..h].iter().map(|v| v * v).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-4, "a unit mean: {norm}");
+            assert!(cosine(&r[..h], w) < 0.99, "layer 4 is not the last layer");
+        }
+        middles.push(read);
+        for bad in [0, 13] {
+            let e = enc
+                .embed_tokens_at(&tokens, &[bad])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("layer {bad} is not in 1..=12")), "{e}");
+        }
+    }
+    for (int8, f32) in middles[0].iter().zip(&middles[1]) {
+        let h = int8.len() / 2;
+        let c = cosine(&int8[..h], &f32[..h]);
+        assert!(c > 0.99, "layer 4, int8 against f32: cosine {c}");
+    }
+}

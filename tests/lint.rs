@@ -235,8 +235,15 @@ fn the_cli_trains_the_reply_head_and_lints_with_it() {
             .unwrap();
     let learned = head["kinds"].as_array().unwrap();
     assert!(!learned.is_empty());
+    // It reads five layers of the encoder, 384 numbers each.
+    assert_eq!(head["card"]["layers"], serde_json::json!([4, 6, 8, 10, 12]));
     for k in learned {
-        assert_eq!(k["weights"].as_array().unwrap().len(), 384, "{}", k["kind"]);
+        assert_eq!(
+            k["weights"].as_array().unwrap().len(),
+            5 * 384,
+            "{}",
+            k["kind"]
+        );
     }
     assert!(head["card"]["command"]
         .as_str()
@@ -257,6 +264,27 @@ fn the_cli_trains_the_reply_head_and_lints_with_it() {
         .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(kinds(&report).contains(&"accusing".to_string()));
+
+    // A head that reads a layer the encoder lacks is refused at load, naming it.
+    let mut deeper = head.clone();
+    deeper["card"]["layers"] = serde_json::json!([4, 6, 8, 10, 13]);
+    let deeper_dir = dir.path().join("deeper");
+    std::fs::create_dir(&deeper_dir).unwrap();
+    for file in ["heads.json", "heads.safetensors", "adapters.safetensors"] {
+        std::fs::copy(heads.join(file), deeper_dir.join(file)).unwrap();
+    }
+    std::fs::write(deeper_dir.join("reply_head.json"), deeper.to_string()).unwrap();
+    let out = tact()
+        .args(["lint", "Sorry about that.", "--heads-dir"])
+        .arg(&deeper_dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the reply head reads layer 13; the encoder has layers 1..=12"),
+        "{stderr}"
+    );
 
     let test_only: Vec<&str> = text
         .lines()

@@ -8,7 +8,7 @@ use super::lora::{dense_weight, matrix_shape, Adapters};
 use super::q4file::{Q4File, Shape};
 use super::tokens::Tokens;
 use super::weight_format::WeightFormat;
-use super::ModelError;
+use super::{LayerMeans, ModelError};
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
 use candle_core::{DType, Device, Module, Tensor};
 
@@ -145,7 +145,13 @@ impl Bert {
         Ok(Tensor::from_vec(x, (batch.len() * len, h), &Device::Cpu)?)
     }
 
-    pub(super) fn embed(&self, batch: &[&Tokens]) -> Result<Vec<Vec<f32>>, ModelError> {
+    /// Per text, the unit means of the hidden states after each of `at` layers (counted from
+    /// 1), concatenated in the order of `at`; `&[layers]` is the sentence embedding.
+    pub(super) fn embed_at(
+        &self,
+        batch: &[&Tokens],
+        at: &[usize],
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
         let s = self.shape;
         let (n, h, heads) = (batch.len(), s.hidden, s.heads);
         let head_dim = h / heads;
@@ -171,7 +177,15 @@ impl Bert {
                 .transpose(1, 2)?
                 .contiguous()
         };
-        for layer in &self.layers {
+        let unit_mean = |x: &Tensor| -> candle_core::Result<Vec<Vec<f32>>> {
+            let x = x.reshape((n, len, h))?;
+            let summed = x.broadcast_mul(&mask.unsqueeze(2)?)?.sum(1)?;
+            let mean = summed.broadcast_div(&mask.sum_keepdim(1)?)?;
+            let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
+            mean.broadcast_div(&norm)?.to_dtype(DType::F32)?.to_vec2()
+        };
+        let mut means = LayerMeans::new(at);
+        for (done, layer) in (1..).zip(&self.layers[..means.deepest()]) {
             let q = split(layer.query.forward(&x)?)?;
             let k = split(layer.key.forward(&x)?)?;
             let v = split(layer.value.forward(&x)?)?;
@@ -183,13 +197,10 @@ impl Bert {
             let mid = layer.ffn_in.forward(&x)?.gelu_erf()?;
             let out = layer.ffn_out.forward(&mid)?;
             x = layer.output_norm.forward(&(out + &x)?)?;
+            if means.wants(done) {
+                means.keep(done, unit_mean(&x)?);
+            }
         }
-        let x = x.reshape((n, len, h))?;
-        let summed = x.broadcast_mul(&mask.unsqueeze(2)?)?.sum(1)?;
-        let counts = mask.sum_keepdim(1)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
-        let unit = mean.broadcast_div(&norm)?;
-        Ok(unit.to_dtype(DType::F32)?.to_vec2()?)
+        Ok(means.per_text(n))
     }
 }

@@ -137,9 +137,30 @@ impl Encoder {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
+        self.embed_tokens_at(&batch, &[self.shape.layers])
+    }
+
+    /// Per text, the unit means of the hidden states after each of `at` layers (counted from
+    /// 1 to the encoder's depth), concatenated in the order of `at`: features of several
+    /// depths for a head that reads more than the sentence embedding.
+    pub fn embed_tokens_at(
+        &self,
+        batch: &[impl Borrow<Tokens>],
+        at: &[usize],
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let batch = borrowed(batch);
+        if let Some(&bad) = at.iter().find(|&&l| l == 0 || l > self.shape.layers) {
+            return Err(ModelError::Config(format!(
+                "layer {bad} is not in 1..={}",
+                self.shape.layers
+            )));
+        }
+        if batch.is_empty() || at.is_empty() {
+            return Ok(vec![Vec::new(); batch.len()]);
+        }
         match &self.engine {
-            Engine::Candle(bert) => bert.embed(&batch),
-            Engine::Int8(bert) => bert.embed(&batch),
+            Engine::Candle(bert) => bert.embed_at(&batch, at),
+            Engine::Int8(bert) => bert.embed_at(&batch, at),
         }
     }
 

@@ -68,3 +68,54 @@ impl ModelFiles {
         })
     }
 }
+
+/// The unit means an engine keeps while it runs, for the layers a caller asked for (counted
+/// from 1, in the caller's order, a layer asked twice kept twice).
+pub(crate) struct LayerMeans<'a> {
+    at: &'a [usize],
+    /// Per asked layer, one unit mean per text (empty until that layer has run).
+    means: Vec<Vec<Vec<f32>>>,
+}
+
+impl<'a> LayerMeans<'a> {
+    pub(crate) fn new(at: &'a [usize]) -> Self {
+        LayerMeans {
+            at,
+            means: vec![Vec::new(); at.len()],
+        }
+    }
+
+    /// How many layers must run.
+    pub(crate) fn deepest(&self) -> usize {
+        self.at.iter().copied().max().unwrap_or(0)
+    }
+
+    /// Whether layer `done` was asked for.
+    pub(crate) fn wants(&self, done: usize) -> bool {
+        self.at.contains(&done)
+    }
+
+    /// Keeps the means after layer `done` wherever that layer was asked for.
+    pub(crate) fn keep(&mut self, done: usize, means: Vec<Vec<f32>>) {
+        for (slot, _) in self
+            .means
+            .iter_mut()
+            .zip(self.at)
+            .filter(|(_, &l)| l == done)
+        {
+            slot.clone_from(&means);
+        }
+    }
+
+    /// Per text, its means concatenated in the order asked.
+    pub(crate) fn per_text(self, texts: usize) -> Vec<Vec<f32>> {
+        (0..texts)
+            .map(|t| {
+                self.means
+                    .iter()
+                    .flat_map(|m| m[t].iter().copied())
+                    .collect()
+            })
+            .collect()
+    }
+}

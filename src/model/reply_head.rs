@@ -20,6 +20,10 @@ pub struct ReplyHeadCard {
     /// `trained_at` of the heads (and so of the adapters) whose encoder made the vectors: a
     /// head trained on another encoder's vectors is stale.
     pub encoder_heads_trained_at: String,
+    /// The encoder layers (counted from 1) whose unit means, concatenated, the head reads;
+    /// empty: the sentence embedding alone (heads written before it existed).
+    #[serde(default)]
+    pub layers: Vec<usize>,
     /// Free-form facts: sentences per split, calibration figures per kind.
     #[serde(default)]
     pub training: serde_json::Value,
@@ -82,7 +86,12 @@ impl ReplyHead {
         std::fs::write(path, json + "\n").map_err(|e| err(path, e.to_string()))
     }
 
-    /// Each kind's probability for one sentence vector, in the order of `kinds`.
+    /// How many vectors of the encoder's width the head reads.
+    pub fn depths(&self) -> usize {
+        self.card.layers.len().max(1)
+    }
+
+    /// Each kind's probability for one sentence's features, in the order of `kinds`.
     pub fn scores(&self, embedding: &[f32]) -> Vec<f32> {
         self.kinds
             .iter()

@@ -19,7 +19,7 @@ use super::embeddings::TokenEmbeddings;
 use super::lora::{dense_weight, matrix_shape, Adapters};
 use super::q4file::{Q4File, Shape};
 use super::tokens::Tokens;
-use super::ModelError;
+use super::{LayerMeans, ModelError};
 use gemm::{matmul, Epilogue, Int8Linear, QuantizedRows, SharedMut};
 use ops::simd_twin;
 use rayon::prelude::*;
@@ -162,9 +162,19 @@ impl Int8Bert {
         self.tier
     }
 
-    /// Sentence embeddings (mean over tokens, L2-normalised) for a batch.
-    pub fn embed(&self, batch: &[&Tokens]) -> Result<Vec<Vec<f32>>, ModelError> {
-        self.pool.install(|| self.embed_in_pool(batch))
+    /// Per text, the unit means of the hidden states after each of `at` layers (counted from
+    /// 1, each at most the encoder's depth), concatenated in the order of `at`.
+    pub fn embed_at(&self, batch: &[&Tokens], at: &[usize]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let h = self.shape.hidden;
+        let mut means = LayerMeans::new(at);
+        self.pool.install(|| {
+            self.run(batch, means.deepest(), &mut |done, x, starts| {
+                if means.wants(done) {
+                    means.keep(done, unit_means(x, starts, h));
+                }
+            })
+        })?;
+        Ok(means.per_text(batch.len()))
     }
 
     /// The hidden states of every token after the first `layers` layers, one `[len × hidden]`
@@ -175,7 +185,7 @@ impl Int8Bert {
         layers: usize,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
         self.pool.install(|| {
-            let (x, starts) = self.run(batch, layers.min(self.layers.len()))?;
+            let (x, starts) = self.run(batch, layers.min(self.layers.len()), &mut |_, _, _| {})?;
             let h = self.shape.hidden;
             Ok(starts
                 .windows(2)
@@ -184,27 +194,15 @@ impl Int8Bert {
         })
     }
 
-    fn embed_in_pool(&self, batch: &[&Tokens]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let h = self.shape.hidden;
-        let (x, starts) = self.run(batch, self.layers.len())?;
-        Ok(starts
-            .windows(2)
-            .map(|w| {
-                // The sum has the mean's direction; normalising makes it the unit mean.
-                let mut sum = vec![0f32; h];
-                for row in x[w[0] * h..w[1] * h].chunks_exact(h) {
-                    sum.iter_mut().zip(row).for_each(|(m, v)| *m += v);
-                }
-                let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt();
-                sum.iter_mut().for_each(|m| *m /= norm);
-                sum
-            })
-            .collect())
-    }
-
-    /// Embeds the batch's tokens end to end and runs the first `layers` layers over them;
+    /// Embeds the batch's tokens end to end and runs the first `layers` layers over them,
+    /// showing `after_layer` the states after each (layers done, states, text starts);
     /// returns the hidden states and where each text starts (plus the end).
-    fn run(&self, batch: &[&Tokens], layers: usize) -> Result<(Vec<f32>, Vec<usize>), ModelError> {
+    fn run(
+        &self,
+        batch: &[&Tokens],
+        layers: usize,
+        after_layer: &mut AfterLayer,
+    ) -> Result<(Vec<f32>, Vec<usize>), ModelError> {
         let (s, tier) = (self.shape, self.tier);
         let (h, eps) = (s.hidden, s.layer_norm_eps);
         let mut starts = Vec::with_capacity(batch.len() + 1);
@@ -234,7 +232,7 @@ impl Int8Bert {
         let mut qkv = vec![0f32; tokens * 3 * h];
         let mut context = vec![0f32; tokens * h];
         let mut mid = vec![0f32; tokens * s.intermediate];
-        for layer in &self.layers[..layers] {
+        for (done, layer) in (1..).zip(&self.layers[..layers]) {
             quantized.quantize(tier, &x, h);
             matmul(tier, &quantized, &layer.qkv, &mut qkv, Epilogue::Bias);
             self.attention(&qkv, &starts, &mut context);
@@ -258,6 +256,7 @@ impl Int8Bert {
             quantized.quantize(tier, &mid, s.intermediate);
             matmul(tier, &quantized, &layer.ffn_out, &mut x, Epilogue::AddTo);
             layer.output_norm.apply(tier, &mut x, eps);
+            after_layer(done, &x, &starts);
         }
         Ok((x, starts))
     }
@@ -451,4 +450,24 @@ fn tile<const R: usize>(
         }
     }
     acc
+}
+
+/// What [`Int8Bert::run`] shows after each layer: layers done, hidden states, text starts.
+type AfterLayer<'a> = dyn FnMut(usize, &[f32], &[usize]) + 'a;
+
+/// Per text (rows `starts[i]..starts[i + 1]` of `x`), the mean of its rows, L2-normalised.
+fn unit_means(x: &[f32], starts: &[usize], h: usize) -> Vec<Vec<f32>> {
+    starts
+        .windows(2)
+        .map(|w| {
+            // The sum has the mean's direction; normalising makes it the unit mean.
+            let mut sum = vec![0f32; h];
+            for row in x[w[0] * h..w[1] * h].chunks_exact(h) {
+                sum.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+            }
+            let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt();
+            sum.iter_mut().for_each(|m| *m /= norm);
+            sum
+        })
+        .collect()
 }
