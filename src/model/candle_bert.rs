@@ -1,7 +1,8 @@
 //! The BERT forward pass on candle: f32 weights (the reference) or Q4_0 weights with candle's
 //! quantised matmul. A batch is padded to its longest text and carries an attention mask, so
 //! padding changes no vector; sentence vectors are the mean of the final hidden states over
-//! real tokens only, L2-normalised, as E5 was trained.
+//! real tokens only, L2-normalised, as E5 was trained (and, for a head that asks, the same
+//! means after earlier layers).
 
 use super::embeddings::TokenEmbeddings;
 use super::lora::{dense_weight, matrix_shape, Adapters};

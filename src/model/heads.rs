@@ -213,8 +213,17 @@ impl Heads {
         }
     }
 
-    /// Calibrated scores for a batch of sentence vectors.
+    /// Calibrated scores for a batch of sentence vectors, each text's computed on its own: a
+    /// matmul over many rows may add in another order than over one, and a text's scores must
+    /// not depend on the batch it came in (a sharded archive equals a single run, byte for byte).
     pub fn scores(&self, embeddings: &[Vec<f32>]) -> Result<Vec<Scores>, ModelError> {
+        embeddings
+            .iter()
+            .map(|e| Ok(self.scores_together(std::slice::from_ref(e))?.remove(0)))
+            .collect()
+    }
+
+    fn scores_together(&self, embeddings: &[Vec<f32>]) -> Result<Vec<Scores>, ModelError> {
         if embeddings.is_empty() {
             return Ok(Vec::new());
         }

@@ -1,6 +1,7 @@
 //! The reply head: what the reply linter learns from labelled draft replies
 //! (`datasets/replies`) beyond its phrase lists. One logistic regression per fault kind over
-//! the encoder's sentence vector of **one sentence** of a draft; each kind's bias is shifted so
+//! the unit mean states of the encoder's layers named in its card (concatenated; the sentence
+//! vector for a card without layers) of **one sentence** of a draft; each kind's bias is shifted so
 //! that 0.5 is the threshold picked on the calibration split. `tact lint --train` writes it to
 //! `models/reply_head.json` (committed, compiled in); the model layer knows the kinds only by
 //! name, their meaning is the playbook's.
