@@ -151,6 +151,9 @@ pub struct Heads {
     pub adapters: Option<Adapters>,
 }
 
+/// Rows of every matmul the heads run when scoring.
+const SCORE_ROWS: usize = 32;
+
 impl Heads {
     /// The heads committed in `models/`, compiled into the binary.
     pub fn builtin() -> Result<Self, ModelError> {
@@ -213,14 +216,18 @@ impl Heads {
         }
     }
 
-    /// Calibrated scores for a batch of sentence vectors, each text's computed on its own: a
-    /// matmul over many rows may add in another order than over one, and a text's scores must
-    /// not depend on the batch it came in (a sharded archive equals a single run, byte for byte).
+    /// Calibrated scores for a batch of sentence vectors, always computed in blocks of
+    /// [`SCORE_ROWS`] rows (the last padded with zeros): a matmul adds in an order that depends
+    /// on how many rows it has, and a text's scores must not depend on the batch it came in (a
+    /// sharded archive equals a single run, byte for byte).
     pub fn scores(&self, embeddings: &[Vec<f32>]) -> Result<Vec<Scores>, ModelError> {
-        embeddings
-            .iter()
-            .map(|e| Ok(self.scores_together(std::slice::from_ref(e))?.remove(0)))
-            .collect()
+        let mut scores = Vec::with_capacity(embeddings.len());
+        for block in embeddings.chunks(SCORE_ROWS) {
+            let mut rows = block.to_vec();
+            rows.resize(SCORE_ROWS, vec![0.0; self.card.embedding_dim]);
+            scores.extend(self.scores_together(&rows)?.into_iter().take(block.len()));
+        }
+        Ok(scores)
     }
 
     fn scores_together(&self, embeddings: &[Vec<f32>]) -> Result<Vec<Scores>, ModelError> {
