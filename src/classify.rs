@@ -166,7 +166,7 @@ impl Backend for Classifier {
             at.extend(&head.card.layers);
         }
         let vectors = self.encoder.embed_tokens_at(batch, &at)?;
-        let embeddings: Vec<Vec<f32>> = vectors.iter().map(|v| v[..hidden].to_vec()).collect();
+        let embeddings: Vec<&[f32]> = vectors.iter().map(|v| &v[..hidden]).collect();
         let scores = self.heads.scores(&embeddings)?;
         Ok(scores
             .into_iter()

@@ -151,8 +151,9 @@ pub struct Heads {
     pub adapters: Option<Adapters>,
 }
 
-/// Rows of every matmul the heads run when scoring.
-const SCORE_ROWS: usize = 32;
+/// Rows of every matmul the heads run when scoring: about a server batch, so padding wastes
+/// little there.
+const SCORE_ROWS: usize = 8;
 
 impl Heads {
     /// The heads committed in `models/`, compiled into the binary.
@@ -220,46 +221,44 @@ impl Heads {
     /// [`SCORE_ROWS`] rows (the last padded with zeros): a matmul adds in an order that depends
     /// on how many rows it has, and a text's scores must not depend on the batch it came in (a
     /// sharded archive equals a single run, byte for byte).
-    pub fn scores(&self, embeddings: &[Vec<f32>]) -> Result<Vec<Scores>, ModelError> {
+    pub fn scores<V: AsRef<[f32]>>(&self, embeddings: &[V]) -> Result<Vec<Scores>, ModelError> {
+        let dim = self.card.embedding_dim;
         let mut scores = Vec::with_capacity(embeddings.len());
         for block in embeddings.chunks(SCORE_ROWS) {
-            let mut rows = block.to_vec();
-            rows.resize(SCORE_ROWS, vec![0.0; self.card.embedding_dim]);
-            scores.extend(self.scores_together(&rows)?.into_iter().take(block.len()));
+            let mut flat: Vec<f32> = block.iter().flat_map(|e| e.as_ref()).copied().collect();
+            flat.resize(SCORE_ROWS * dim, 0.0);
+            let x = Tensor::from_vec(flat, (SCORE_ROWS, dim), &Device::Cpu)?;
+            scores.extend(self.score_rows(&x)?.into_iter().take(block.len()));
         }
         Ok(scores)
     }
 
-    fn scores_together(&self, embeddings: &[Vec<f32>]) -> Result<Vec<Scores>, ModelError> {
-        if embeddings.is_empty() {
-            return Ok(Vec::new());
-        }
-        let dim = self.card.embedding_dim;
-        let flat: Vec<f32> = embeddings.iter().flatten().copied().collect();
-        let x = Tensor::from_vec(flat, (embeddings.len(), dim), &Device::Cpu)?;
+    /// Scores of every row of `x` (`rows × embedding_dim`).
+    fn score_rows(&self, x: &Tensor) -> Result<Vec<Scores>, ModelError> {
+        let rows = x.dim(0)?;
         let t = self.card.temperature;
-        let intent = softmax_rows(&self.nets.intent.logits(&x)?, t.intent)?;
-        let sentiment = softmax_rows(&self.nets.sentiment.logits(&x)?, t.sentiment)?;
-        let abusive = (self.nets.abusive.logits(&x)? / t.abusive as f64)?;
+        let intent = softmax_rows(&self.nets.intent.logits(x)?, t.intent)?;
+        let sentiment = softmax_rows(&self.nets.sentiment.logits(x)?, t.sentiment)?;
+        let abusive = (self.nets.abusive.logits(x)? / t.abusive as f64)?;
         let abusive = candle_nn::ops::sigmoid(&abusive)?
             .flatten_all()?
             .to_vec1::<f32>()?;
         let labels: Vec<Option<[f32; 5]>> = match &self.nets.labels {
-            Some(head) => candle_nn::ops::sigmoid(&(head.logits(&x)? / t.labels as f64)?)?
+            Some(head) => candle_nn::ops::sigmoid(&(head.logits(x)? / t.labels as f64)?)?
                 .to_vec2::<f32>()?
                 .into_iter()
                 .map(|row| Some(row.try_into().expect("5 labels")))
                 .collect(),
-            None => vec![None; embeddings.len()],
+            None => vec![None; rows],
         };
         let follow_up: Vec<Option<f32>> = match &self.nets.follow_up {
-            Some(head) => candle_nn::ops::sigmoid(&(head.logits(&x)? / t.follow_up as f64)?)?
+            Some(head) => candle_nn::ops::sigmoid(&(head.logits(x)? / t.follow_up as f64)?)?
                 .flatten_all()?
                 .to_vec1::<f32>()?
                 .into_iter()
                 .map(Some)
                 .collect(),
-            None => vec![None; embeddings.len()],
+            None => vec![None; rows],
         };
         Ok(intent
             .into_iter()

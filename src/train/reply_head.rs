@@ -236,16 +236,19 @@ pub fn layers_read(depth: usize) -> Vec<usize> {
     layers
 }
 
-/// Each text's features for the head (see [`layers_read`]), batched by length.
-fn embed(classifier: &Classifier, texts: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
-    let layers = layers_read(classifier.encoder.shape().layers);
+/// Each text's features for the head (the unit means after `layers`), batched by length.
+fn embed(
+    classifier: &Classifier,
+    texts: &[String],
+    layers: &[usize],
+) -> anyhow::Result<Vec<Vec<f32>>> {
     let tokens = texts
         .iter()
         .map(|t| classifier.encoder.tokenize(t))
         .collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<_> = tokens.iter().collect();
     Ok(in_input_order(&refs, 32, |batch| {
-        classifier.encoder.embed_tokens_at(batch, &layers)
+        classifier.encoder.embed_tokens_at(batch, layers)
     })?)
 }
 
@@ -350,7 +353,8 @@ pub fn run(
         "no sentences in the train or the calibration split"
     );
     let texts: Vec<String> = examples.iter().map(|s| s.text.clone()).collect();
-    let xs = embed(classifier, &texts)?;
+    let layers = layers_read(classifier.encoder.shape().layers);
+    let xs = embed(classifier, &texts, &layers)?;
     let scale = Scale::fit(&xs);
     let mut xs: Vec<Vec<f32>> = xs.iter().map(|x| scale.apply(x)).collect();
     // The templates weigh more than one labelled reply each: they are few, and a finding on
@@ -386,8 +390,8 @@ pub fn run(
     }
     let head = ReplyHead {
         card: ReplyHeadCard {
-            embedding_dim: xs.first().map_or(0, Vec::len),
-            layers: layers_read(classifier.encoder.shape().layers),
+            embedding_dim: classifier.encoder.hidden_size() * layers.len(),
+            layers,
             trained_at: crate::model::heads::utc_date(),
             command: command.to_string(),
             encoder_heads_trained_at: classifier.heads.card.trained_at.clone(),
